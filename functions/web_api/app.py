@@ -1,0 +1,307 @@
+"""The web cabinet's JSON API: each route turns HTTP into one service call and its answer into JSON."""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from ekc import exceptions as errors
+from ekc.channels import web
+from ekc.config import get_settings
+from ekc.domain.model import Actor, Channel
+from ekc.messages import error_text
+from ekc.observability import logger, metrics
+from ekc.services import accounts, auth, qrcodes, readings
+from pydantic import BaseModel, Field, field_validator
+
+SESSION_COOKIE = "__Host-session"
+STATUS: dict[type[errors.DomainError], HTTPStatus] = {
+    errors.InvalidRequest: HTTPStatus.BAD_REQUEST,
+    errors.NotSignedIn: HTTPStatus.UNAUTHORIZED,
+    errors.BadCredentials: HTTPStatus.UNAUTHORIZED,
+    errors.BadToken: HTTPStatus.UNAUTHORIZED,
+    errors.Forbidden: HTTPStatus.FORBIDDEN,
+    errors.NotFound: HTTPStatus.NOT_FOUND,
+    errors.Conflict: HTTPStatus.CONFLICT,
+    errors.TooManyAttempts: HTTPStatus.TOO_MANY_REQUESTS,
+    errors.StorageUnavailable: HTTPStatus.SERVICE_UNAVAILABLE,
+}
+
+# Ukrainian stays readable in answers (and a third shorter than \u-escaped).
+app = APIGatewayHttpResolver(
+    enable_validation=True, serializer=partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+)
+
+
+def _no_store(router: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """Answers about people and their readings are never cached by browsers or CloudFront."""
+    response = next_middleware(router)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+app.use(middlewares=[_no_store])
+
+
+# ---- request bodies ------------------------------------------------------------------------------
+
+
+class Credentials(BaseModel):
+    """E-mail and password."""
+
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+
+
+class QrSignIn(BaseModel):
+    """The token from the invoice's web QR link."""
+
+    token: str = Field(min_length=1, max_length=512)
+
+
+class LinkRequest(BaseModel):
+    """Account number and SRC code written together."""
+
+    code: str = Field(max_length=40)
+
+
+class Row(BaseModel):
+    """One meter's reading as typed."""
+
+    meter_id: str = Field(max_length=64)
+    value: str = Field(max_length=40)
+    confirm: bool = False
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: Any) -> Any:
+        # A JSON number is taken as its text, so 6116.255 keeps its three decimals.
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+class SaveRequest(BaseModel):
+    """All rows of an account's readings page."""
+
+    rows: list[Row] = Field(min_length=1, max_length=50)
+
+
+class BotRequest(BaseModel):
+    """A meter's bot switch."""
+
+    enabled: bool
+    amount: str = Field(default="0", max_length=20)
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _number_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _json(body: Any, status: HTTPStatus = HTTPStatus.OK, cookies: list[Cookie] | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body,
+        cookies=cookies,
+    )
+
+
+def _session_token() -> str | None:
+    for cookie in app.current_event.cookies or []:
+        name, _, value = cookie.partition("=")
+        if name.strip() == SESSION_COOKIE:
+            return value.strip()
+    return None
+
+
+def _actor() -> Actor:
+    return auth.resolve(_session_token())
+
+
+def _changing_actor() -> Actor:
+    """The actor of a state-changing request, which must carry the session's CSRF token."""
+    actor = _actor()
+    auth.check_csrf(actor, app.current_event.headers.get("x-csrf-token"))
+    return actor
+
+
+def _session_cookie(value: str, max_age: int) -> Cookie:
+    return Cookie(
+        name=SESSION_COOKIE,
+        value=value,
+        path="/",
+        secure=True,
+        http_only=True,
+        max_age=max_age,
+        same_site=SameSite.STRICT_MODE,
+    )
+
+
+def _signed_in(signed: auth.SignedIn, status: HTTPStatus = HTTPStatus.OK) -> Response:
+    max_age = get_settings().session_days * 24 * 3600
+    return _json(_me(signed.actor), status, [_session_cookie(signed.token, max_age)])
+
+
+def _me(actor: Actor) -> dict[str, Any]:
+    person = None if actor.person is None else {"id": actor.person.id, "email": actor.person.email}
+    return {"person": person, "scope_account": actor.scope_account, "csrf": actor.csrf}
+
+
+def _origin(actor: Actor) -> readings.Origin:
+    ip = app.current_event.request_context.http.source_ip
+    who = actor.person.id if actor.person else f"qr:{actor.scope_account}"
+    return readings.Origin(Channel.WEB, f"IP: {ip}", who)
+
+
+# ---- errors: the one map -------------------------------------------------------------------------
+
+
+@app.exception_handler(errors.DomainError)
+def _domain_error(exc: errors.DomainError) -> Response:
+    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), HTTPStatus.INTERNAL_SERVER_ERROR)
+    if status == HTTPStatus.SERVICE_UNAVAILABLE:
+        logger.warning("storage unavailable", exc_info=exc.__cause__)
+    return _json({"error": {"code": exc.code, "message": exc.message}}, status)
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(exc: RequestValidationError) -> Response:
+    # The details name the fields; the values (a password, perhaps) are never echoed back.
+    details = [{"loc": list(e.get("loc", ())), "type": e.get("type")} for e in exc.errors()]
+    body = {
+        "error": {"code": "invalid_request", "message": error_text("invalid_request"), "details": details}
+    }
+    return _json(body, HTTPStatus.BAD_REQUEST)
+
+
+@app.not_found
+def _no_route(_exc: Exception) -> Response:
+    return _json({"error": {"code": "not_found", "message": error_text("not_found")}}, HTTPStatus.NOT_FOUND)
+
+
+# ---- routes --------------------------------------------------------------------------------------
+
+
+@app.get("/api/openapi.json", include_in_schema=False)
+def openapi() -> Response[dict]:
+    """This API described as OpenAPI 3."""
+    body = app.get_openapi_json_schema(title="Показники лічильників: API кабінету", version="1.0.0")
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.post("/api/auth/signup")
+def sign_up(body: Credentials) -> Response[dict]:
+    """A new e-mail login, signed in."""
+    return _signed_in(auth.sign_up(body.email, body.password), HTTPStatus.CREATED)
+
+
+@app.post("/api/auth/signin")
+def sign_in(body: Credentials) -> Response[dict]:
+    """Sign in with e-mail and password."""
+    return _signed_in(auth.sign_in(body.email, body.password))
+
+
+@app.post("/api/auth/qr")
+def sign_in_by_qr(body: QrSignIn) -> Response[dict]:
+    """Sign in by the invoice's web QR code: a session for that one account."""
+    return _signed_in(auth.sign_in_by_qr(body.token))
+
+
+@app.post("/api/auth/signout")
+def sign_out() -> Response[dict]:
+    """Revoke the session and clear the cookie."""
+    auth.sign_out(_changing_actor())
+    return Response(status_code=HTTPStatus.NO_CONTENT, body="", cookies=[_session_cookie("", 0)])
+
+
+@app.get("/api/me")
+def me() -> Response[dict]:
+    """Who is signed in, and the CSRF token for this session."""
+    return _json(_me(_actor()))
+
+
+@app.get("/api/accounts")
+def list_accounts() -> Response[dict]:
+    """The linked addresses."""
+    linked = accounts.list_accounts(_actor())
+    return _json({"accounts": [web.account_summary(a) for a in linked]})
+
+
+@app.post("/api/accounts")
+def link_account(body: LinkRequest) -> Response[dict]:
+    """Add an address by account number + SRC code."""
+    linked = accounts.link_account(_changing_actor(), body.code)
+    return _json({"account": web.account_summary(linked)}, HTTPStatus.CREATED)
+
+
+@app.delete("/api/accounts/<account>")
+def unlink_account(account: str) -> Response[dict]:
+    """Remove an address from the cabinet."""
+    accounts.unlink_account(_changing_actor(), account)
+    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
+
+
+@app.get("/api/accounts/<account>")
+def readings_page(account: str) -> Response[dict]:
+    """An account's meters, windows and readings."""
+    return _json(web.readings_page(readings.readings_page(_actor(), account)))
+
+
+@app.post("/api/accounts/<account>/readings")
+def save_readings(account: str, body: SaveRequest) -> Response[dict]:
+    """Save all rows of the readings page; a result per row."""
+    actor = _changing_actor()
+    rows = [readings.RowInput(r.meter_id, r.value, r.confirm) for r in body.rows]
+    outcome = readings.save_readings(actor, account, rows, _origin(actor))
+    return _json(
+        {
+            "results": [web.row_result(r) for r in outcome.results],
+            "meters": [web.meter_view(v) for v in outcome.meters],
+        }
+    )
+
+
+@app.get("/api/accounts/<account>/meters/<meter>/history")
+def meter_history(account: str, meter: str) -> Response[dict]:
+    """A meter's every submission and its monthly results."""
+    return _json(web.history(readings.meter_history(_actor(), account, meter)))
+
+
+@app.put("/api/accounts/<account>/meters/<meter>/bot")
+def set_bot(account: str, meter: str, body: BotRequest) -> Response[dict]:
+    """Switch a meter's auto-increment bot."""
+    view = readings.set_bot(_changing_actor(), account, meter, body.enabled, body.amount)
+    return _json({"meter": web.meter_view(view)})
+
+
+@app.get("/api/accounts/<account>/qr/<kind>")
+def account_qr(
+    account: str, kind: str, format: Annotated[str, Query(pattern="^(svg|png)$")] = "svg"
+) -> Response[dict]:
+    """The invoice's Viber or web QR code of an account, as SVG or PNG."""
+    try:
+        qr_kind = qrcodes.QrKind(kind)
+    except ValueError as exc:
+        raise errors.NotFound() from exc
+    image, content_type = qrcodes.account_qr(_actor(), account, qr_kind, format)
+    return Response(status_code=200, content_type=content_type, body=image)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    """The Lambda entry point."""
+    return app.resolve(event, context)

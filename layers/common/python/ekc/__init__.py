@@ -1,0 +1,1 @@
+"""Meter readings of a city's billing centre: the domain, storage and services shared by every function."""

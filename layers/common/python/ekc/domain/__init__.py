@@ -1,0 +1,1 @@
+"""Pure rules of the domain: no storage, no clock, no channels."""

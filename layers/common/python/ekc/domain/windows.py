@@ -1,0 +1,103 @@
+"""Submission windows: when each organization takes readings for a billing month, in Kyiv time."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from ekc.domain.months import Month
+
+KYIV = ZoneInfo("Europe/Kyiv")
+
+
+@dataclass(frozen=True, slots=True)
+class DayOfMonth:
+    """A day counted from the billing month: offset 0 is the month itself, 1 the next one."""
+
+    month_offset: int
+    day: int
+
+    def date_in(self, billing_month: Month) -> date:
+        """The calendar date, clamped to the month's length (day 31 of June is June 30)."""
+        month = billing_month.plus(self.month_offset)
+        last = calendar.monthrange(month.year, month.month)[1]
+        return date(month.year, month.month, min(self.day, last))
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRule:
+    """Readings for month M go in from `opens` 00:00:00 to `closes` 23:59:59, Kyiv time."""
+
+    opens: DayOfMonth
+    closes: DayOfMonth
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.opens.day <= 31 and 1 <= self.closes.day <= 31):
+            raise ValueError("window days must be 1..31")
+        if (self.closes.month_offset, self.closes.day) < (self.opens.month_offset, self.opens.day):
+            raise ValueError("a window must close after it opens")
+        if self.closes.month_offset - self.opens.month_offset > 1:
+            raise ValueError("a window longer than a month would overlap the next one")
+
+    def bounds(self, billing_month: Month) -> tuple[datetime, datetime]:
+        """Aware datetimes: the first instant inside the window and the first instant after it."""
+        start = datetime.combine(self.opens.date_in(billing_month), time(0), KYIV)
+        end_day = self.closes.date_in(billing_month) + timedelta(days=1)
+        return start, datetime.combine(end_day, time(0), KYIV)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowState:
+    """Is a meter open now; if so for which month and until when, if not when it opens next."""
+
+    open: bool
+    billing_month: Month
+    opens_at: datetime
+    ends_at: datetime  # exclusive: the first instant after 23:59:59 of the closing day
+
+    @property
+    def closes_at(self) -> datetime:
+        """The last second of the window, as residents are told (23:59:59)."""
+        return self.ends_at - timedelta(seconds=1)
+
+    @property
+    def label(self) -> str:
+        """'за 07/2019 вносяться в період з 31/07/2019 00:00:00 по 03/08/2019 23:59:59'."""
+        return (
+            f"за {self.billing_month.label} вносяться в період з {format_local(self.opens_at)} "
+            f"по {format_local(self.closes_at)}"
+        )
+
+
+def format_local(moment: datetime) -> str:
+    """Kyiv time as the seed prints it: 31/07/2019 00:00:00."""
+    return moment.astimezone(KYIV).strftime("%d/%m/%Y %H:%M:%S")
+
+
+def window_state(rule: WindowRule, now: datetime) -> WindowState:
+    """The window containing `now`, or else the next one to open."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    local = now.astimezone(KYIV)
+    # A window opens at most one month before M and closes at most two months after it.
+    here = Month(local.year, local.month)
+    for billing_month in (here.plus(offset) for offset in range(-2, 3)):
+        start, end = rule.bounds(billing_month)
+        if start <= now < end:
+            return WindowState(True, billing_month, start, end)
+        if now < start:
+            return WindowState(False, billing_month, start, end)
+    raise AssertionError("unreachable: some window in five months opens after now")
+
+
+def last_closed(rule: WindowRule, now: datetime) -> WindowState:
+    """The most recent window that has already closed at `now` (for closing jobs and the bots)."""
+    local = now.astimezone(KYIV)
+    here = Month(local.year, local.month)
+    for billing_month in (here.plus(offset) for offset in range(1, -4, -1)):
+        start, end = rule.bounds(billing_month)
+        if end <= now:
+            return WindowState(False, billing_month, start, end)
+    raise AssertionError("unreachable: some window in five months closed before now")

@@ -1,0 +1,28 @@
+"""Rate limits on guessable things (account + SRC, passwords): failures counted in 15-minute windows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ekc.domain.windows import KYIV
+from ekc.exceptions import TooManyAttempts
+from ekc.storage.repository import Repository
+
+
+def _window(now: datetime, minutes: int) -> int:
+    return int(now.timestamp()) // (minutes * 60)
+
+
+def check(repo: Repository, keys: list[str], allowed: int, minutes: int, now: datetime) -> None:
+    """Refuse when any key failed `allowed` times in this window and the previous one: 1 BatchGetItem."""
+    window = _window(now, minutes)
+    totals = repo.failures(keys, [window - 1, window])
+    if max(totals.values(), default=0) >= allowed:
+        until = datetime.fromtimestamp((window + 1) * minutes * 60, UTC).astimezone(KYIV)
+        raise TooManyAttempts(until=until.strftime("%H:%M"))
+
+
+def fail(repo: Repository, keys: list[str], minutes: int, now: datetime) -> None:
+    """Count a failure against every key: 1 TransactWriteItems; TTL clears them after two windows."""
+    window = _window(now, minutes)
+    repo.add_failure(keys, window, now + timedelta(minutes=2 * minutes))

@@ -1,0 +1,186 @@
+"""PynamoDB items of the single table. Keys: see docs/storage.md. Values are exact decimal strings."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.models import Model
+
+
+class Item(Model):
+    """Every item of the table: a partition key, a sort key and its type."""
+
+    class Meta:
+        table_name = "MainTable"
+        region = "eu-central-1"
+        host: str | None = None
+        max_retry_attempts = 3
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    type = DiscriminatorAttribute()
+    ttl = TTLAttribute(null=True)
+
+
+class WindowMap(MapAttribute):
+    """A window rule: readings for month M from day `opens_day` of M+`opens_offset`..."""
+
+    opens_offset = NumberAttribute()
+    opens_day = NumberAttribute()
+    closes_offset = NumberAttribute()
+    closes_day = NumberAttribute()
+
+
+class OrganizationMap(MapAttribute):
+    """One utility in the catalogue."""
+
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    window = WindowMap()
+
+
+class CatalogItem(Item, discriminator="Catalog"):
+    """pk=CATALOG sk=ORGANIZATIONS: every organization with its window, read with the session in one call."""
+
+    organizations = ListAttribute(of=OrganizationMap, default=list)
+
+
+class DebtMap(MapAttribute):
+    """Current debt and payment details."""
+
+    amount = UnicodeAttribute()
+    recipient = UnicodeAttribute()
+    iban = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+
+
+class AccountItem(Item, discriminator="Account"):
+    """pk=ACC#<number> sk=ACCOUNT."""
+
+    number = UnicodeAttribute()
+    src = UnicodeAttribute()
+    holder = UnicodeAttribute()
+    address = UnicodeAttribute()
+    city = UnicodeAttribute()
+    city_code = UnicodeAttribute()
+    debt = DebtMap(null=True)
+
+
+class WarningMap(MapAttribute):
+    """A warning given with an accepted reading."""
+
+    code = UnicodeAttribute()
+    params = MapAttribute(default=dict)
+
+
+class MeterItem(Item, discriminator="Meter"):
+    """pk=ACC#<number> sk=MTR#<meter id>: the meter, its bot and the readings it shows now."""
+
+    meter_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    unit = UnicodeAttribute()
+    org_id = UnicodeAttribute()
+    digits = NumberAttribute()
+    serial = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(default="")
+    next_verification = UnicodeAttribute(null=True)
+    prev_value = UnicodeAttribute(null=True)
+    prev_month = UnicodeAttribute(null=True)
+    cur_value = UnicodeAttribute(null=True)
+    cur_month = UnicodeAttribute(null=True)
+    cur_at = UnicodeAttribute(null=True)
+    cur_channel = UnicodeAttribute(null=True)
+    cur_source = UnicodeAttribute(null=True)
+    cur_who = UnicodeAttribute(null=True)
+    cur_consumption = UnicodeAttribute(null=True)
+    cur_warnings = ListAttribute(of=WarningMap, null=True)
+    bot_enabled = BooleanAttribute(default=False)
+    bot_amount = UnicodeAttribute(default="0.000")
+    seal_epoch = NumberAttribute(default=0)
+    usual = UnicodeAttribute(null=True)
+    usual_months = NumberAttribute(default=0)
+
+
+class AccountLinkItem(Item, discriminator="AccountLink"):
+    """pk=ACC#<number> sk=LINK#<person id>: who may see this account (read with the account)."""
+
+    person_id = UnicodeAttribute()
+    linked_at = UnicodeAttribute()
+
+
+class PersonLinkItem(Item, discriminator="PersonLink"):
+    """pk=PERSON#<id> sk=LINK#<number>: the person's addresses, with what the cabinet lists."""
+
+    number = UnicodeAttribute()
+    holder = UnicodeAttribute()
+    address = UnicodeAttribute()
+    city = UnicodeAttribute()
+    city_code = UnicodeAttribute()
+    linked_at = UnicodeAttribute()
+
+
+class PersonItem(Item, discriminator="Person"):
+    """pk=PERSON#<id> sk=PROFILE."""
+
+    person_id = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class LoginItem(Item, discriminator="Login"):
+    """pk=EMAIL#<lower-case e-mail> sk=LOGIN: makes e-mails unique and holds the argon2id hash."""
+
+    person_id = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+
+
+class SessionItem(Item, discriminator="Session"):
+    """pk=SESSION#<sha256 of the cookie> sk=SESSION; deleted on sign-out, expired by TTL and by check."""
+
+    person_id = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    scope_account = UnicodeAttribute(null=True)
+    csrf = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+
+
+class ReadingItem(Item, discriminator="Reading"):
+    """pk=MTR#<meter id> sk=R#<server time>#<id>: every accepted submission, for history and disputes."""
+
+    meter_id = UnicodeAttribute()
+    account = UnicodeAttribute()
+    billing_month = UnicodeAttribute()
+    value = UnicodeAttribute()
+    at = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    source = UnicodeAttribute()
+    who = UnicodeAttribute()
+    consumption = UnicodeAttribute(null=True)
+    warnings = ListAttribute(of=WarningMap, default=list)
+
+
+class AttemptsItem(Item, discriminator="Attempts"):
+    """pk=ATTEMPTS#<what>#<whose> sk=W#<window start>: failures of a guessable thing, expired by TTL."""
+
+    count = NumberAttribute(default=0)
+
+
+MODELS: tuple[type[Item], ...] = (
+    CatalogItem,
+    AccountItem,
+    MeterItem,
+    AccountLinkItem,
+    PersonLinkItem,
+    PersonItem,
+    LoginItem,
+    SessionItem,
+    ReadingItem,
+    AttemptsItem,
+)

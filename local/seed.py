@@ -1,0 +1,143 @@
+"""Demo data shaped like the seed document: Кременчук, account 77777 with its four meters, and 88888.
+
+Organizations' windows are laid around `now` (the real time, or LOCAL_NOW), so whatever day someone
+tries the demo the meters of 77777 are open, except the hot water one, whose supplier's window is
+closed today: its row shows when it opens. Accounts and meters are written only once, so readings
+handed in survive restarts; the windows are laid anew on every start.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ekc.domain.kinds import KINDS, MeterKind
+from ekc.domain.model import Account, Debt, Meter, Organization
+from ekc.domain.months import Month
+from ekc.domain.windows import KYIV, DayOfMonth, WindowRule
+from ekc.exceptions import Conflict
+from ekc.services import auth, get_repository, qrcodes
+from ekc.storage.repository import Repository
+
+CITY, CITY_CODE = "Кременчук", "05366"
+DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demo12345"
+
+
+def rule_around(today: date, opens_in_days: int, closes_in_days: int) -> tuple[WindowRule, Month]:
+    """A window rule whose window for some month runs from today+opens to today+closes."""
+    opens, closes = today + timedelta(days=opens_in_days), today + timedelta(days=closes_in_days)
+    month = Month(opens.year, opens.month)
+    offset = (closes.year - opens.year) * 12 + closes.month - opens.month
+    return WindowRule(DayOfMonth(0, opens.day), DayOfMonth(offset, closes.day)), month
+
+
+def demo_organizations(now: datetime) -> tuple[list[Organization], Month]:
+    """The four suppliers; three open now, the hot water supplier closed until five days from now."""
+    today = now.astimezone(KYIV).date()
+    short, billing_month = rule_around(today, -1, 2)  # like electricity's 31st..3rd
+    long, _ = rule_around(today, -1, 4)  # like gas's 31st..5th
+    later, _ = rule_around(today, 5, 8)
+    orgs = [
+        Organization("electricity", "ТОВ «Кременчукенергозбут»", short),
+        Organization("gas", "ТОВ «Кременчукгаззбут»", long),
+        Organization("water", "КП «Кременчукводоканал»", short),
+        Organization("heat", "КП «Кременчуцьке тепло»", later),
+    ]
+    return orgs, billing_month
+
+
+def _meter(
+    account: str, n: int, kind: MeterKind, org: str, digits: int, previous: str, month: Month, **extra: Any
+) -> Meter:
+    return Meter(
+        id=f"{account}.{n}",
+        account=account,
+        kind=kind,
+        unit=KINDS[kind].unit,
+        organization_id=org,
+        digits=digits,
+        previous_value=Decimal(previous),
+        previous_month=month.plus(-1),
+        **extra,
+    )
+
+
+def demo_accounts(billing_month: Month) -> list[tuple[Account, list[Meter]]]:
+    """77777 as the seed shows it, and 88888 for linking by account + SRC."""
+    debt = Debt(
+        Decimal("1234.56"),
+        "ТОВ «Єдина комунальна система»",
+        "UA213223130000026007233566001",
+        "Оплата комунальних послуг, о/р 77777",
+    )
+    gorshenov = Account(
+        "77777", "512", "Горшеньов М. Ю.", "вул. Короля і Шута, буд. 43, кв. 85", CITY, CITY_CODE, debt
+    )
+    m = billing_month
+    meters_77777 = [
+        _meter(
+            "77777",
+            1,
+            MeterKind.ELECTRICITY,
+            "electricity",
+            6,
+            "6116.000",
+            m,
+            note="лічильник електроенергії",
+            bot_enabled=True,
+            bot_amount=Decimal(0),
+        ),
+        _meter("77777", 2, MeterKind.GAS, "gas", 5, "201.000", m, serial="002352", note="газовий лічильник"),
+        _meter(
+            "77777",
+            3,
+            MeterKind.COLD_WATER,
+            "water",
+            5,
+            "105.000",
+            m,
+            serial="7254663",
+            note="кухня",
+            next_verification=date(2027, 11, 8),
+        ),
+        _meter("77777", 4, MeterKind.HOT_WATER, "heat", 5, "52.000", m, serial="0415072", note="ванна"),
+    ]
+    petrenko = Account(
+        "88888", "640", "Петренко О. І.", "вул. Соборна, буд. 10, кв. 3", CITY, CITY_CODE, None
+    )
+    meters_88888 = [
+        _meter("88888", 1, MeterKind.COLD_WATER, "water", 5, "310.500", m, serial="5512034", note="кухня"),
+        _meter("88888", 2, MeterKind.ELECTRICITY, "electricity", 6, "12034.000", m, serial="99120431"),
+    ]
+    return [(gorshenov, meters_77777), (petrenko, meters_88888)]
+
+
+def seed_demo(now: datetime, repo: Repository | None = None) -> dict[str, Any]:
+    """Write the demo (idempotently) and say what to print: logins and the invoice QR links of 77777."""
+    repo = repo or get_repository()
+    orgs, billing_month = demo_organizations(now)
+    repo.put_organizations(orgs)
+    for account, meters in demo_accounts(billing_month):
+        if repo.get_account(account.number) is None:
+            for meter in meters:
+                repo.put_meter(meter)
+            repo.put_account(account)  # last: its presence marks the account as fully seeded
+    try:
+        signed = auth.sign_up(DEMO_EMAIL, DEMO_PASSWORD, repo=repo, now=now)
+        person_id = signed.actor.person.id if signed.actor.person else ""
+        repo.delete_session(signed.actor.session_id)
+    except Conflict:
+        login = repo.get_login(DEMO_EMAIL)
+        person_id = login.person_id if login else ""
+    gorshenov = repo.get_account("77777")
+    if gorshenov is not None and person_id:
+        repo.link(person_id, gorshenov, now)
+    return {
+        "logins": [[DEMO_EMAIL, DEMO_PASSWORD]],
+        "links": {
+            "web_qr_77777": qrcodes.web_link("77777", now),
+            "viber_qr_77777": qrcodes.viber_link("77777", now),
+        },
+        "billing_month": billing_month.label,
+    }

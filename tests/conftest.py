@@ -1,0 +1,36 @@
+"""Settings every test starts from: dev secrets, a region, no endpoint, no fixed clock."""
+
+from __future__ import annotations
+
+import pytest
+
+TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-central-1",
+    "AWS_REGION": "eu-central-1",
+    "TABLE_NAME": "MainTable",
+    "TOKEN_SIGNING_KEY": "test-signing-key-0123456789abcdef0123456789",
+    "PUBLIC_BASE_URL": "https://cabinet.example.test",
+    "VIBER_CHAT_URI": "ekc-test",
+    "POWERTOOLS_SERVICE_NAME": "tests",
+    "POWERTOOLS_METRICS_NAMESPACE": "MeterReadingsTest",
+}
+
+
+@pytest.fixture(autouse=True)
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test sees the same environment and fresh cached settings and repository."""
+    from ekc.config import get_settings
+    from ekc.services import get_repository
+
+    for name, value in TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in ("DYNAMODB_ENDPOINT", "LOCAL_NOW", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    get_repository.cache_clear()
+    yield
+    get_settings.cache_clear()
+    get_repository.cache_clear()
