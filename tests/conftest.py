@@ -16,6 +16,9 @@ TEST_ENV = {
     "VIBER_CHAT_URI": "ekc-test",
     "POWERTOOLS_SERVICE_NAME": "tests",
     "POWERTOOLS_METRICS_NAMESPACE": "MeterReadingsTest",
+    # Cheaper hashing keeps the suite fast; test_auth checks the production cost separately.
+    "ARGON2_MEMORY_KIB": "8192",
+    "ARGON2_TIME_COST": "1",
 }
 
 
@@ -23,14 +26,15 @@ TEST_ENV = {
 def settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test sees the same environment and fresh cached settings and repository."""
     from ekc.config import get_settings
-    from ekc.services import get_repository
+    from ekc.services import auth, get_repository
 
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
     for name in ("DYNAMODB_ENDPOINT", "LOCAL_NOW", "AWS_LAMBDA_FUNCTION_NAME"):
         monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    get_repository.cache_clear()
+    caches = (get_settings, get_repository, auth._hasher, auth._decoy_hash)
+    for cache in caches:
+        cache.cache_clear()
     yield
-    get_settings.cache_clear()
-    get_repository.cache_clear()
+    for cache in caches:
+        cache.cache_clear()

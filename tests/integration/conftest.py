@@ -109,10 +109,14 @@ class Browser:
             raw["statusCode"], {k.lower(): v for k, v in raw.get("headers", {}).items()}, cookies, body
         )
         if (
-            answer.status < 300
-            and answer.raw
-            and answer.headers.get("content-type", "").startswith("application/json")
-        ) and isinstance(answer.json, dict) and "csrf" in answer.json:
+            (
+                answer.status < 300
+                and answer.raw
+                and answer.headers.get("content-type", "").startswith("application/json")
+            )
+            and isinstance(answer.json, dict)
+            and "csrf" in answer.json
+        ):
             self.csrf = answer.json["csrf"]
         return answer
 

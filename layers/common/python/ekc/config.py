@@ -27,6 +27,9 @@ class Settings(BaseModel):
     link_failure_window_minutes: int = 15
     signin_failures_allowed: int = 10
     org_cache_seconds: int = 60
+    # argon2id cost: RFC 9106's second recommended option (64 MiB, 3 passes). Lower only in tests.
+    argon2_memory_kib: int = Field(default=65536, ge=8192)
+    argon2_time_cost: int = Field(default=3, ge=1)
 
     @field_validator("public_base_url")
     @classmethod
@@ -58,6 +61,8 @@ _ENV_NAMES = {
     "viber_chat_uri": "VIBER_CHAT_URI",
     "stage": "STAGE",
     "local_now": "LOCAL_NOW",
+    "argon2_memory_kib": "ARGON2_MEMORY_KIB",
+    "argon2_time_cost": "ARGON2_TIME_COST",
 }
 
 

@@ -28,8 +28,11 @@ MAX_PASSWORD = 256  # argon2 hashes anything, but a megabyte "password" is an at
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
-    # argon2id with the library's RFC 9106 "low memory" defaults (64 MiB, t=3, p=4).
-    return PasswordHasher()
+    """argon2id (the library's default type) with the configured cost; 4 lanes."""
+    settings = get_settings()
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib, parallelism=4
+    )
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,204 @@
+"""Sign-up, sign-in, sessions, CSRF, QR sign-in and who may see what: the real handler against moto."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Browser
+
+ACCOUNT_ROUTES = [
+    ("GET", "/api/accounts/77777", None),
+    ("POST", "/api/accounts/77777/readings", {"rows": [{"meter_id": "77777.2", "value": "202"}]}),
+    ("GET", "/api/accounts/77777/meters/77777.2/history", None),
+    ("PUT", "/api/accounts/77777/meters/77777.2/bot", {"enabled": True, "amount": "3"}),
+    ("GET", "/api/accounts/77777/qr/viber", None),
+    ("GET", "/api/accounts/77777/qr/web", None),
+]
+
+
+def _stranger(web: Browser) -> Browser:
+    stranger = Browser(web.handler)
+    answer = stranger.call(
+        "POST", "/api/auth/signup", {"email": "stranger@example.com", "password": "stranger-pass"}
+    )
+    assert answer.status == 201, answer.raw
+    return stranger
+
+
+def test_signup_stores_argon2id_hash_and_sets_strict_cookie(web: Browser, table: Any) -> None:
+    # Given a new resident
+    # When they sign up
+    answer = web.call("POST", "/api/auth/signup", {"email": " New@Example.com ", "password": "correct horse"})
+    # Then they are signed in with a cookie scripts and other sites cannot use
+    assert answer.status == 201
+    cookie = answer.cookies[0]
+    assert cookie.startswith("__Host-session=")
+    for attribute in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/"):
+        assert attribute in cookie
+    assert answer.json["person"]["email"] == "new@example.com"
+    # And only an argon2id hash of the password is stored
+    login = table.get_item(Key={"pk": "EMAIL#new@example.com", "sk": "LOGIN"})["Item"]
+    assert login["password_hash"].startswith("$argon2id$")
+    assert "correct horse" not in str(login)
+    # And the stored session is keyed by a hash, not by the cookie value
+    token = cookie.split(";")[0].split("=", 1)[1]
+    assert "Item" not in table.get_item(Key={"pk": f"SESSION#{token}", "sk": "SESSION"})
+
+
+def test_signup_refuses_a_taken_email_and_a_short_password(web: Browser) -> None:
+    taken = web.call("POST", "/api/auth/signup", {"email": "demo@example.com", "password": "whatever123"})
+    assert taken.status == 409 and taken.json["error"]["code"] == "email_taken"
+    short = web.call("POST", "/api/auth/signup", {"email": "x@example.com", "password": "short"})
+    assert short.status == 400 and short.json["error"]["code"] == "weak_password"
+    malformed = web.call("POST", "/api/auth/signup", {"email": "x@example.com"})
+    assert malformed.status == 400 and malformed.json["error"]["code"] == "invalid_request"
+
+
+def test_signin_answers_the_same_for_unknown_email_and_wrong_password(web: Browser) -> None:
+    wrong = web.call("POST", "/api/auth/signin", {"email": "demo@example.com", "password": "not-it-at-all"})
+    unknown = web.call(
+        "POST", "/api/auth/signin", {"email": "nobody@example.com", "password": "not-it-at-all"}
+    )
+    assert wrong.status == unknown.status == 401
+    assert wrong.json == unknown.json
+    assert "Невірна" in wrong.json["error"]["message"]
+
+
+def test_signin_is_rate_limited_per_email(web: Browser) -> None:
+    # Given ten wrong passwords for one e-mail
+    for _ in range(10):
+        assert (
+            web.call(
+                "POST", "/api/auth/signin", {"email": "demo@example.com", "password": "guess-guess"}
+            ).status
+            == 401
+        )
+    # When the right password comes next
+    answer = web.call("POST", "/api/auth/signin", {"email": "demo@example.com", "password": "demo12345"})
+    # Then it is refused too, with a time to come back
+    assert answer.status == 429
+    assert answer.json["error"]["code"] == "too_many_attempts"
+    assert "Спробуйте знову після" in answer.json["error"]["message"]
+
+
+def test_signout_revokes_the_session(web: Browser) -> None:
+    web.sign_in()
+    cookie = web.cookie
+    assert web.call("POST", "/api/auth/signout").status == 204
+    # The old cookie, replayed, no longer works
+    web.cookie = cookie
+    answer = web.call("GET", "/api/me")
+    assert answer.status == 401 and answer.json["error"]["code"] == "not_signed_in"
+
+
+def test_me_answers_401_without_a_session(web: Browser) -> None:
+    answer = web.call("GET", "/api/me")
+    assert answer.status == 401
+    assert answer.json["error"]["message"] == "Увійдіть до кабінету."
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/accounts", {"code": "88888640"}),
+        ("DELETE", "/api/accounts/77777", None),
+        ("POST", "/api/accounts/77777/readings", {"rows": [{"meter_id": "77777.2", "value": "202"}]}),
+        ("PUT", "/api/accounts/77777/meters/77777.2/bot", {"enabled": True, "amount": "3"}),
+        ("POST", "/api/auth/signout", None),
+    ],
+)
+def test_changing_routes_refuse_requests_without_the_csrf_token(
+    web: Browser, table: Any, method: str, path: str, body: Any
+) -> None:
+    # Given a signed-in resident whose browser is tricked into a request without the CSRF header
+    web.sign_in()
+    web.csrf = None
+    # When it arrives
+    answer = web.call(method, path, body)
+    # Then it is refused and nothing changed
+    assert answer.status == 403 and answer.json["error"]["code"] == "csrf"
+    meter = table.get_item(Key={"pk": "ACC#77777", "sk": "MTR#77777.2"})["Item"]
+    assert "cur_value" not in meter and meter["bot_enabled"] is False
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ACCOUNT_ROUTES)
+def test_account_routes_hide_accounts_not_linked_to_you(
+    web: Browser, method: str, path: str, body: Any
+) -> None:
+    # Given someone signed in who has not linked 77777
+    stranger = _stranger(web)
+    # When they ask for it
+    answer = stranger.call(method, path, body)
+    # Then it is as if it did not exist
+    assert answer.status == 404 and answer.json["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [*ACCOUNT_ROUTES, ("GET", "/api/accounts", None)])
+def test_account_routes_need_a_session(web: Browser, method: str, path: str, body: Any) -> None:
+    answer = web.call(method, path, body)
+    assert answer.status == 401
+
+
+def test_unlink_of_someone_elses_account_leaves_their_link(web: Browser, table: Any) -> None:
+    stranger = _stranger(web)
+    assert stranger.call("DELETE", "/api/accounts/77777").status == 204
+    # The demo user's link is untouched
+    web.sign_in()
+    assert web.call("GET", "/api/accounts/77777").status == 200
+
+
+def test_qr_images_are_svg_and_png(web: Browser) -> None:
+    web.sign_in()
+    svg = web.call("GET", "/api/accounts/77777/qr/viber", query="format=svg")
+    assert svg.status == 200 and svg.headers["content-type"] == "image/svg+xml"
+    assert "<svg" in svg.raw
+    png = web.call("GET", "/api/accounts/77777/qr/web", query="format=png")
+    assert png.status == 200 and png.headers["content-type"] == "image/png"
+    assert png.raw.encode("latin-1").startswith(b"\x89PNG\r\n\x1a\n")
+    assert web.call("GET", "/api/accounts/77777/qr/other").status == 404
+    assert web.call("GET", "/api/accounts/77777/qr/web", query="format=gif").status == 400
+
+
+def test_web_qr_signs_in_to_that_account_only(web: Browser, demo: dict[str, Any]) -> None:
+    # Given the web QR link printed on 77777's invoice
+    token = demo["links"]["web_qr_77777"].rsplit("/", 1)[1]
+    assert "77777" not in token
+    # When someone with no login scans it
+    answer = web.call("POST", "/api/auth/qr", {"token": token})
+    # Then they land on 77777 and only there
+    assert answer.status == 200 and answer.json["scope_account"] == "77777" and answer.json["person"] is None
+    assert web.call("GET", "/api/accounts/77777").status == 200
+    saved = web.call(
+        "POST", "/api/accounts/77777/readings", {"rows": [{"meter_id": "77777.2", "value": "205"}]}
+    )
+    assert saved.json["results"][0]["status"] == "saved"
+    assert web.call("GET", "/api/accounts/88888").status == 404
+    listed = web.call("GET", "/api/accounts")
+    assert listed.status == 403 and listed.json["error"]["code"] == "scope"
+    assert web.call("POST", "/api/accounts", {"code": "88888640"}).status == 403
+
+
+def test_qr_signin_refuses_forged_and_viber_tokens(web: Browser, demo: dict[str, Any]) -> None:
+    token = demo["links"]["web_qr_77777"].rsplit("/", 1)[1]
+    raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    raw[-1] ^= 1
+    forged = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+    viber = demo["links"]["viber_qr_77777"].split("context=", 1)[1]
+    for bad in (forged, viber, "not-a-token"):
+        answer = web.call("POST", "/api/auth/qr", {"token": bad})
+        assert answer.status == 401 and answer.json["error"]["code"] == "bad_token"
+
+
+def test_openapi_document_lists_the_routes(web: Browser) -> None:
+    answer = web.call("GET", "/api/openapi.json")
+    assert answer.status == 200
+    paths = answer.json["paths"]
+    assert "/api/accounts/{account}/readings" in paths and "post" in paths["/api/accounts/{account}/readings"]
+
+
+def test_unknown_api_path_answers_json_404(web: Browser) -> None:
+    answer = web.call("GET", "/api/nothing-here")
+    assert answer.status == 404 and answer.json["error"]["code"] == "not_found"
