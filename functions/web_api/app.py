@@ -294,7 +294,7 @@ def set_bot(account: str, meter: str, body: BotRequest) -> Response[dict]:
 
 
 @app.get("/api/accounts/<account>/qr/<kind>")
-def account_qr(  # noqa: ANN201 - no return annotation: Powertools then passes the image bytes through as is
+def account_qr(  # no return annotation: Powertools then passes the image bytes as they are
     account: str, kind: str, format: Annotated[str, Query(pattern="^(svg|png)$")] = "svg"
 ):
     """The invoice's Viber or web QR code of an account, as SVG or PNG."""
