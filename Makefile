@@ -55,7 +55,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 bench: deps
-	$(PY) -m bench.run
+	PYTHONPATH=.:layers/common/python $(PY) -m bench.run
 
 # aws-sam-cli lives in its own venv: its pins clash with the project's.
 SAM_VENV := .sam-venv

@@ -14,6 +14,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field, field_validator
+
 from ekc import exceptions as errors
 from ekc.channels import web
 from ekc.config import get_settings
@@ -21,7 +23,6 @@ from ekc.domain.model import Actor, Channel
 from ekc.messages import error_text
 from ekc.observability import logger, metrics
 from ekc.services import accounts, auth, qrcodes, readings
-from pydantic import BaseModel, Field, field_validator
 
 SESSION_COOKIE = "__Host-session"
 STATUS: dict[type[errors.DomainError], HTTPStatus] = {
