@@ -46,6 +46,9 @@ def check_token(secret: str, purpose: Purpose, token: str, now: datetime) -> str
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except (ValueError, TypeError) as exc:
         raise BadToken() from exc
+    # One token, one spelling: the decoder forgives stray characters and padding; we don't.
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != token:
+        raise BadToken()
     if len(raw) <= _HEADER.size + _MAC_BYTES:
         raise BadToken()
     body, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]

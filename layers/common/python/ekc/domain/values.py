@@ -12,7 +12,7 @@ from ekc.exceptions import InvalidValue
 MAX_DECIMALS = 3
 QUANTUM = Decimal("0.001")
 USUAL_FACTOR = 10  # a month's use above 10x the usual one needs confirmation
-_NUMBER = re.compile(r"^(?P<int>\d+)(?:[.,](?P<frac>\d*))?$")
+_NUMBER = re.compile(r"^(?P<int>[0-9]+)(?:[.,](?P<frac>[0-9]*))?$")  # ASCII digits only
 
 
 def parse_value(text: str, digits: int) -> Decimal:

@@ -38,8 +38,8 @@ class WindowRule:
             raise ValueError("window days must be 1..31")
         if (self.closes.month_offset, self.closes.day) < (self.opens.month_offset, self.opens.day):
             raise ValueError("a window must close after it opens")
-        if self.closes.month_offset - self.opens.month_offset > 1:
-            raise ValueError("a window longer than a month would overlap the next one")
+        if (self.closes.month_offset, self.closes.day) >= (self.opens.month_offset + 1, self.opens.day):
+            raise ValueError("a window of a month or longer would overlap the next month's")
 
     def bounds(self, billing_month: Month) -> tuple[datetime, datetime]:
         """Aware datetimes: the first instant inside the window and the first instant after it."""

@@ -16,10 +16,14 @@ def _window(now: datetime, minutes: int) -> int:
 def check(repo: Repository, keys: list[str], allowed: int, minutes: int, now: datetime) -> None:
     """Refuse when any key failed `allowed` times in this window and the previous one: 1 BatchGetItem."""
     window = _window(now, minutes)
-    totals = repo.failures(keys, [window - 1, window])
-    if max(totals.values(), default=0) >= allowed:
-        until = datetime.fromtimestamp((window + 1) * minutes * 60, UTC).astimezone(KYIV)
-        raise TooManyAttempts(until=until.strftime("%H:%M"))
+    previous, current = repo.failures_by_window(keys, [window - 1, window])
+    if max((previous[k] + current[k] for k in keys), default=0) < allowed:
+        return
+    # Failures of this window still count in the next one; if they alone reach the limit,
+    # the lock lifts only when the next window ends.
+    lifts = window + 2 if max(current.values(), default=0) >= allowed else window + 1
+    until = datetime.fromtimestamp(lifts * minutes * 60, UTC).astimezone(KYIV)
+    raise TooManyAttempts(until=until.strftime("%H:%M"))
 
 
 def fail(repo: Repository, keys: list[str], minutes: int, now: datetime) -> None:

@@ -367,14 +367,14 @@ class Repository:
 
     # ---- failed attempts at guessable things ---------------------------------------------------
 
-    def failures(self, keys: list[str], windows: list[int]) -> dict[str, int]:
-        """Failures per key summed over the given windows: 1 BatchGetItem."""
+    def failures_by_window(self, keys: list[str], windows: list[int]) -> list[dict[str, int]]:
+        """Failures per key, one dict per window in the order given: 1 BatchGetItem."""
         wanted = [(f"ATTEMPTS#{key}", f"W#{window}") for key in keys for window in windows]
-        totals = dict.fromkeys(keys, 0)
+        counts = {window: dict.fromkeys(keys, 0) for window in windows}
         with _errors():
             for item in AttemptsItem.batch_get(wanted):
-                totals[item.pk.removeprefix("ATTEMPTS#")] += int(item.count)
-        return totals
+                counts[int(item.sk.removeprefix("W#"))][item.pk.removeprefix("ATTEMPTS#")] = int(item.count)
+        return [counts[window] for window in windows]
 
     def add_failure(self, keys: list[str], window: int, expires: datetime) -> None:
         """Count one failure against every key: 1 TransactWriteItems of atomic ADDs."""
