@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ekc.storage.items import MODELS, Item
 
+from ekc.storage.items import MODELS, Item
 from local.tables import load_template
 
 ROOT = Path(__file__).resolve().parents[2]

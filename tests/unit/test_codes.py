@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from ekc.domain.windows import KYIV
 from ekc.exceptions import InvalidCode, InvalidRequest, TooManyAttempts
 from ekc.services import attempts

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+
 from ekc.domain.kinds import MeterKind
 from ekc.domain.model import Channel, Meter, Submission
 from ekc.domain.months import Month

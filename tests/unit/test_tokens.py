@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from ekc.exceptions import BadToken
 from ekc.tokens import Purpose, check_token, hash_secret, make_token, web_token_expiry
 

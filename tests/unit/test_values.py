@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
+
 from ekc.domain.kinds import KINDS, MeterKind
 from ekc.domain.values import (
     Warning,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+
 from ekc.domain.months import Month
 from ekc.domain.windows import KYIV, DayOfMonth, WindowRule, format_local, last_closed, window_state
 
