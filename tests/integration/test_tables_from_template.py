@@ -146,3 +146,55 @@ def test_create_tables_refuses_a_kept_table_with_other_keys(dynamodb: Any) -> No
     )
     with pytest.raises(RuntimeError, match="make reset"):
         create_tables(dynamodb)
+
+
+def test_create_tables_ignores_deployment_time_properties(dynamodb: Any, tmp_path: Path) -> None:
+    # Given a table whose billing, name and tags depend on parameters only CloudFormation knows
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        textwrap.dedent(
+            """
+            Parameters:
+              Stage: {Type: String}
+            Conditions:
+              IsProd: !Equals [!Ref Stage, prod]
+            Resources:
+              Data:
+                Type: AWS::DynamoDB::Table
+                Properties:
+                  TableName: !Sub "data-${Stage}"
+                  BillingMode: !If [IsProd, PROVISIONED, PAY_PER_REQUEST]
+                  KeySchema: [{AttributeName: pk, KeyType: HASH}]
+                  AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+                  ProvisionedThroughput: !If
+                    - IsProd
+                    - {ReadCapacityUnits: 5, WriteCapacityUnits: 5}
+                    - !Ref AWS::NoValue
+                  Tags: [{Key: stage, Value: !Ref Stage}]
+                  SSESpecification: {SSEEnabled: true, KMSMasterKeyId: !GetAtt Key.Arn}
+            """
+        )
+    )
+
+    # When / Then the table is made under its logical id, on demand
+    assert create_tables(dynamodb, template_path=template) == {"Data": "Data"}
+    table = dynamodb.describe_table(TableName="Data")["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+
+def test_table_definitions_refuse_a_key_design_only_cloudformation_knows(tmp_path: Path) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        textwrap.dedent(
+            """
+            Resources:
+              Data:
+                Type: AWS::DynamoDB::Table
+                Properties:
+                  KeySchema: [{AttributeName: !Ref KeyName, KeyType: HASH}]
+                  AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+            """
+        )
+    )
+    with pytest.raises(ValueError, match=r"Data\.KeySchema"):
+        table_definitions(template)
