@@ -1,0 +1,98 @@
+"""The local stack's gateway over real HTTP: cabinet files, API Gateway's answers, DynamoDB Local."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from local.dynamodb import client, find_dynamodb_local, start_dynamodb
+from local.tables import create_tables
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _raw_get(base_url: str, target: str) -> tuple[int, bytes]:
+    """GET a request target exactly as written: HTTP libraries would normalise `..` away."""
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.putrequest("GET", target, skip_accept_encoding=True)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_local_stack_serves_the_cabinet_index(stack_url: str) -> None:
+    response = requests.get(f"{stack_url}/", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.content == (ROOT / "frontend" / "index.html").read_bytes()
+
+
+def test_local_stack_answers_unknown_api_paths_like_api_gateway(stack_url: str) -> None:
+    for method, path in (("GET", "/api/no-such-route"), ("POST", "/api/me"), ("GET", "/api")):
+        response = requests.request(method, f"{stack_url}{path}", timeout=10)
+        assert response.status_code == 404, path
+        assert response.headers["Content-Type"] == "application/json"
+        assert response.json() == {"message": "Not Found"}
+
+
+def test_local_stack_serves_the_openapi_document(stack_url: str) -> None:
+    response = requests.get(f"{stack_url}/api/openapi.json", timeout=30)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert "openapi" in response.json()
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/../pyproject.toml", "/%2e%2e/pyproject.toml", "/..%2fpyproject.toml", "/frontend/..%2f..%2fMakefile"],
+)
+def test_local_stack_refuses_path_traversal(stack_url: str, target: str) -> None:
+    status, body = _raw_get(stack_url, target)
+    assert status == 404
+    assert b"[project]" not in body and b".PHONY" not in body
+
+
+def test_local_stack_lists_the_template_routes(stack_url: str) -> None:
+    listing = requests.get(f"{stack_url}/_local/routes", timeout=10).json()
+    routes = {entry["route"]: entry["handler"] for entry in listing["routes"]}
+    assert routes["GET /api/openapi.json"] == "functions.web_api.app"
+
+
+def test_local_stack_serves_parallel_requests(stack_url: str) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: requests.get(f"{stack_url}/", timeout=10).status_code, range(24)))
+    assert statuses == [200] * 24
+
+
+@pytest.mark.skipif(
+    find_dynamodb_local() is None or shutil.which("java") is None,
+    reason="DynamoDB Local is not installed (make deps) or Java is missing",
+)
+def test_dynamodb_local_takes_the_template_tables_and_keeps_items() -> None:
+    # Given Amazon's DynamoDB Local from the npm package, in memory
+    with start_dynamodb(in_memory=True) as ddb:
+        assert ddb.kind == "dynamodb-local"
+        dynamodb = client(ddb.endpoint)
+
+        # When the template's tables are created, twice, and an item goes in
+        assert create_tables(dynamodb) == {"MainTable": "MainTable"}
+        assert create_tables(dynamodb) == {"MainTable": "MainTable"}
+        key = {"pk": {"S": "ACCOUNT#77777"}, "sk": {"S": "METER#1"}}
+        dynamodb.put_item(TableName="MainTable", Item={**key, "value": {"N": "6.255"}})
+
+        # Then it comes back, and TTL is on as the template says
+        assert dynamodb.get_item(TableName="MainTable", Key=key)["Item"]["value"] == {"N": "6.255"}
+        ttl = dynamodb.describe_time_to_live(TableName="MainTable")["TimeToLiveDescription"]
+        assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
+        assert json.dumps(dynamodb.describe_table(TableName="MainTable")["Table"]["KeySchema"])
