@@ -8,13 +8,15 @@ handed in survive restarts; the windows are laid anew on every start.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from ekc.domain.kinds import KINDS, MeterKind
-from ekc.domain.model import Account, Debt, Meter, Organization
+from ekc.domain.model import Account, Channel, Debt, Meter, Organization, Submission
 from ekc.domain.months import Month
+from ekc.domain.values import updated_usual
 from ekc.domain.windows import KYIV, DayOfMonth, WindowRule
 from ekc.exceptions import Conflict
 from ekc.services import auth, get_repository, qrcodes
@@ -113,6 +115,57 @@ def demo_accounts(billing_month: Month) -> list[tuple[Account, list[Meter]]]:
     return [(gorshenov, meters_77777), (petrenko, meters_88888)]
 
 
+# A year of 77777's monthly use before the demo month, so statistics have something to show.
+PAST_USE = {
+    "77777.1": ("210", "195", "180", "160", "150", "140", "150", "165", "170", "185", "200", "215"),
+    "77777.2": ("95", "80", "60", "35", "15", "8", "7", "7", "12", "30", "55", "80"),
+    "77777.3": ("3.2", "3.0", "3.4", "3.1", "3.6", "3.9", "4.2", "4.0", "3.5", "3.3", "3.1", "3.2"),
+    "77777.4": ("2.1", "2.0", "2.2", "2.0", "1.8", "1.5", "1.2", "1.3", "1.6", "1.9", "2.0", "2.1"),
+}
+PAST_CHANNELS = (Channel.VIBER, Channel.WEB, Channel.IVR, Channel.VIBER, Channel.BOT, Channel.VOICE)
+PAST_SOURCES = {
+    Channel.VIBER: "Viber",
+    Channel.WEB: "IP: 192.0.2.15",
+    Channel.IVR: "телефон +38067***1357",
+    Channel.VOICE: "телефон (0536) ***351",
+    Channel.BOT: "бот",
+}
+
+
+def _with_past(meter: Meter, billing_month: Month) -> tuple[Meter, list[Submission]]:
+    """The meter's last twelve months ending at its previous reading, and its usual use from them."""
+    uses = [Decimal(u) for u in PAST_USE.get(meter.id, ())]
+    if not uses or meter.previous_value is None:
+        return meter, []
+    value = meter.previous_value - sum(uses[1:])
+    month = billing_month.plus(-len(uses))
+    usual, months = None, 0
+    history = []
+    for n, use in enumerate(uses):
+        if n:
+            value += use
+            usual, months = updated_usual(usual, months, use)
+        channel = PAST_CHANNELS[n % len(PAST_CHANNELS)]
+        # Handed in on the window's second day, in the evening, Kyiv time.
+        local = datetime.combine(date(month.year, month.month, 1), time(20, 15 + n), KYIV) + timedelta(
+            days=27
+        )
+        history.append(
+            Submission(
+                meter_id=meter.id,
+                billing_month=month,
+                value=value,
+                at=local.astimezone(UTC),
+                channel=channel,
+                source=PAST_SOURCES[channel],
+                who="demo",
+                consumption=use if n else None,
+            )
+        )
+        month = month.plus(1)
+    return replace(meter, usual=usual, usual_months=months), history
+
+
 def seed_demo(now: datetime, repo: Repository | None = None) -> dict[str, Any]:
     """Write the demo (idempotently) and say what to print: logins and the invoice QR links of 77777."""
     repo = repo or get_repository()
@@ -121,7 +174,9 @@ def seed_demo(now: datetime, repo: Repository | None = None) -> dict[str, Any]:
     for account, meters in demo_accounts(billing_month):
         if repo.get_account(account.number) is None:
             for meter in meters:
+                meter, history = _with_past(meter, billing_month)
                 repo.put_meter(meter)
+                repo.import_history(account.number, history)
             repo.put_account(account)  # last: its presence marks the account as fully seeded
     try:
         signed = auth.sign_up(DEMO_EMAIL, DEMO_PASSWORD, repo=repo, now=now)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
+from ekc.domain.values import updated_usual
 from tests.integration.conftest import NOW, Browser
 
 
@@ -15,7 +17,9 @@ def _rows(*pairs: tuple[str, str], confirm: bool = False) -> dict[str, Any]:
 
 
 def _history(table: Any, meter_id: str) -> list[dict[str, Any]]:
-    return table.query(KeyConditionExpression=Key("pk").eq(f"MTR#{meter_id}"))["Items"]
+    """Submissions stored since NOW's billing month (the demo seeds a year before it)."""
+    items = table.query(KeyConditionExpression=Key("pk").eq(f"MTR#{meter_id}"))["Items"]
+    return [item for item in items if item["billing_month"] >= "2026-11"]
 
 
 def _meter(table: Any, meter_id: str) -> dict[str, Any]:
@@ -144,8 +148,10 @@ def test_last_submission_wins_and_history_keeps_both(web: Browser, table: Any, c
     assert _meter(table, "77777.3")["cur_value"] == "107.500"
     assert sorted(h["value"] for h in _history(table, "77777.3")) == ["106.000", "107.500"]
     history = web.call("GET", "/api/accounts/77777/meters/77777.3/history").json
-    assert [s["value"] for s in history["submissions"]] == ["107.500", "106.000"]
-    assert history["months"] == [{"billing_month": "2026-11", "value": "107.500", "consumption": "2.500"}]
+    assert [s["value"] for s in history["submissions"][:3]] == ["107.500", "106.000", "105.000"]
+    assert len(history["months"]) == 13  # the seeded year and this month, where the last submission counts
+    assert history["months"][-1] == {"billing_month": "2026-11", "value": "107.500", "consumption": "2.500"}
+    assert history["months"][-2] == {"billing_month": "2026-10", "value": "105.000", "consumption": "3.200"}
 
 
 def test_a_delayed_older_submission_cannot_overwrite_a_newer_one(
@@ -179,7 +185,8 @@ def test_replayed_request_is_harmless(web: Browser, table: Any, clock_at: Any) -
 def test_a_new_month_moves_the_reading_into_previous(
     web: Browser, table: Any, clock_at: Any, repo: Any
 ) -> None:
-    # Given a November reading
+    # Given a November reading on a meter whose usual use the seeded year set
+    seeded = _meter(table, "77777.3")
     web.sign_in()
     web.call("POST", "/api/accounts/77777/readings", _rows(("77777.3", "111")))
     # When December's window opens (the seeded rule repeats a month later)
@@ -197,12 +204,15 @@ def test_a_new_month_moves_the_reading_into_previous(
         "2026-11",
         "115.000",
     )
-    assert stored["cur_consumption"] == "4.000" and stored["usual"] == "6.000"
+    assert stored["cur_consumption"] == "4.000"
+    # And November's use (6) joined the running mean of monthly use
+    usual, months = updated_usual(Decimal(seeded["usual"]), int(seeded["usual_months"]), Decimal(6))
+    assert (stored["usual"], int(stored["usual_months"])) == (str(usual), months)
+    assert Decimal(seeded["usual"]) < usual < Decimal(6)
 
 
 def test_rollover_is_understood(web: Browser, repo: Any) -> None:
     from dataclasses import replace
-    from decimal import Decimal
 
     bundle = repo.load_account("77777")
     gas = next(m for m in bundle.meters if m.id == "77777.2")

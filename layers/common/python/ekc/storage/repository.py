@@ -192,6 +192,12 @@ class Repository:
         with _errors():
             _meter_to(meter).save()
 
+    def import_history(self, account: str, submissions: list[Submission]) -> None:
+        """Load past submissions (seed, migration from the old system): BatchWriteItem, 25 per request."""
+        with _errors(), ReadingItem.batch_write() as batch:
+            for submission in submissions:
+                batch.save(_reading_to(submission, account))
+
     def set_bot(self, account: str, meter_id: str, enabled: bool, amount: Decimal) -> Meter:
         """Switch a meter's bot: 1 UpdateItem, only if the meter exists."""
         item = MeterItem(f"ACC#{account}", f"MTR#{meter_id}")
