@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field
 
 from ekc import exceptions as errors
 from ekc.channels import web
@@ -83,18 +83,20 @@ class LinkRequest(BaseModel):
     code: str = Field(max_length=40)
 
 
+def _number_as_text(value: Any) -> Any:
+    # A JSON number is taken as its text, so 6116.255 keeps its three decimals.
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+NumberText = Annotated[str, BeforeValidator(_number_as_text), Field(max_length=40)]
+
+
 class Row(BaseModel):
     """One meter's reading as typed."""
 
     meter_id: str = Field(max_length=64)
-    value: str = Field(max_length=40)
+    value: NumberText
     confirm: bool = False
-
-    @field_validator("value", mode="before")
-    @classmethod
-    def _number_as_text(cls, value: Any) -> Any:
-        # A JSON number is taken as its text, so 6116.255 keeps its three decimals.
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
 class SaveRequest(BaseModel):
@@ -107,12 +109,7 @@ class BotRequest(BaseModel):
     """A meter's bot switch."""
 
     enabled: bool
-    amount: str = Field(default="0", max_length=20)
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _number_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    amount: NumberText = "0"
 
 
 # ---- helpers -------------------------------------------------------------------------------------

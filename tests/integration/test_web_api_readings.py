@@ -268,3 +268,18 @@ def test_storage_failure_answers_try_again_and_writes_nothing(
         "message": "Сервіс тимчасово недоступний. Нічого не збережено, спробуйте ще раз за хвилину.",
     }
     assert "cur_value" not in _meter(table, "77777.2")
+
+
+def test_json_numbers_are_taken_as_typed(web: Browser, table: Any) -> None:
+    web.sign_in()
+    answer = web.call(
+        "POST", "/api/accounts/77777/readings", {"rows": [{"meter_id": "77777.3", "value": 106.125}]}
+    )
+    assert answer.json["results"][0]["status"] == "saved"
+    assert _meter(table, "77777.3")["cur_value"] == "106.125"
+    bot = web.call("PUT", "/api/accounts/77777/meters/77777.3/bot", {"enabled": True, "amount": 2})
+    assert bot.json["meter"]["bot"]["amount"] == "2.000"
+    flag = web.call(
+        "POST", "/api/accounts/77777/readings", {"rows": [{"meter_id": "77777.3", "value": True}]}
+    )
+    assert flag.status == 400 and flag.json["error"]["code"] == "invalid_request"
