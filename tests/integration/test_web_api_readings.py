@@ -238,13 +238,22 @@ def test_bot_switch_and_amount_are_saved(web: Browser, table: Any) -> None:
     )
 
 
-def test_reseal_switches_the_bot_off(repo: Any, demo: Any) -> None:
-    before = next(m for m in repo.load_account("77777").meters if m.id == "77777.1")
-    assert before.bot_enabled
-    after = repo.set_seal_epoch("77777", "77777.1", before.seal_epoch + 1)
-    assert after.bot_enabled is False and after.seal_epoch == before.seal_epoch + 1
-    # A replay of the same re-sealing changes nothing more
-    assert repo.set_seal_epoch("77777", "77777.1", before.seal_epoch + 1).seal_epoch == before.seal_epoch + 1
+def test_reseal_switches_the_bot_off(web: Browser, table: Any) -> None:
+    from ekc.services.meters import record_seal
+
+    # Given the electricity meter's bot is on
+    web.sign_in()
+    assert _meter(table, "77777.1")["bot_enabled"] is True
+    # When the meter is verified and re-sealed
+    after = record_seal("77777", "77777.1", 1)
+    # Then its bot is off, on the page too, until the resident turns it on again
+    assert after.bot_enabled is False and after.seal_epoch == 1
+    page = {m["id"]: m for m in web.call("GET", "/api/accounts/77777").json["meters"]}
+    assert page["77777.1"]["bot"]["enabled"] is False
+    web.call("PUT", "/api/accounts/77777/meters/77777.1/bot", {"enabled": True, "amount": "0"})
+    # And a replay of the same re-sealing does not switch it off again
+    assert record_seal("77777", "77777.1", 1).bot_enabled is True
+    assert _meter(table, "77777.1")["seal_epoch"] == 1
 
 
 def test_storage_failure_answers_try_again_and_writes_nothing(
