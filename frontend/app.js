@@ -1318,7 +1318,7 @@ function niceStep(range, ticks) {
 function barChart(months, unit, width) {
   const W = Math.max(280, Math.min(860, width));
   const H = 240;
-  const pad = { top: 16, right: 12, bottom: 40, left: 52 };
+  const pad = { top: 16, right: 24, bottom: 40, left: 52 };
   const values = months.map((x) => (x.consumption === null || x.consumption === undefined
     ? null : Number(x.consumption)));
   const known = values.filter((v) => v !== null && Number.isFinite(v));
@@ -1332,7 +1332,7 @@ function barChart(months, unit, width) {
   const y = (v) => pad.top + plotH - ((v - bottom) / (top - bottom)) * plotH;
   const slot = plotW / months.length;
   const barW = Math.max(4, Math.min(48, slot * 0.6));
-  const every = Math.ceil(44 / slot);
+  const every = Math.ceil(58 / slot); // a label is about 50 px wide
   const maxAt = months[values.indexOf(max)];
   const minAt = months[values.indexOf(Math.min(...known))];
   const grid = [];
@@ -1343,7 +1343,8 @@ function barChart(months, unit, width) {
   const bars = months.map((mo, i) => {
     const v = values[i];
     const cx = pad.left + slot * (i + 0.5);
-    const label = (i % every === 0 || i === months.length - 1) &&
+    // Counted from the newest month, so it always has its label and none overlap.
+    const label = (months.length - 1 - i) % every === 0 &&
       s('text', { x: cx, y: H - pad.bottom + 18, 'text-anchor': 'middle', class: 'tick' }, fmtMonth(mo.billing_month));
     if (v === null || !Number.isFinite(v)) return [label];
     const y0 = y(Math.max(0, v));

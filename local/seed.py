@@ -118,7 +118,7 @@ def demo_accounts(billing_month: Month) -> list[tuple[Account, list[Meter]]]:
 # A year of 77777's monthly use before the demo month, so statistics have something to show.
 PAST_USE = {
     "77777.1": ("210", "195", "180", "160", "150", "140", "150", "165", "170", "185", "200", "215"),
-    "77777.2": ("95", "80", "60", "35", "15", "8", "7", "7", "12", "30", "55", "80"),
+    "77777.2": ("18", "15", "12", "8", "5", "3", "3", "3", "4", "8", "12", "16"),
     "77777.3": ("3.2", "3.0", "3.4", "3.1", "3.6", "3.9", "4.2", "4.0", "3.5", "3.3", "3.1", "3.2"),
     "77777.4": ("2.1", "2.0", "2.2", "2.0", "1.8", "1.5", "1.2", "1.3", "1.6", "1.9", "2.0", "2.1"),
 }
@@ -138,6 +138,8 @@ def _with_past(meter: Meter, billing_month: Month) -> tuple[Meter, list[Submissi
     if not uses or meter.previous_value is None:
         return meter, []
     value = meter.previous_value - sum(uses[1:])
+    if value < 0:
+        raise ValueError(f"the past use of {meter.id} exceeds its previous reading")
     month = billing_month.plus(-len(uses))
     usual, months = None, 0
     history = []
