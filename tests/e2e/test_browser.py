@@ -58,7 +58,7 @@ def chromium() -> Iterator[Browser]:
 
 
 def _new_page(chromium: Browser, stack_url: str, viewport: dict[str, int]) -> Iterator[Page]:
-    """A fresh context (no cookies) at the given size; fails the test on any uncaught script error."""
+    """A fresh context (no cookies) at the given size; fails on uncaught script errors and CSP refusals."""
     context = chromium.new_context(
         base_url=stack_url, viewport=viewport, locale="uk-UA", timezone_id="Europe/Kyiv"
     )
@@ -66,9 +66,15 @@ def _new_page(chromium: Browser, stack_url: str, viewport: dict[str, int]) -> It
     page = context.new_page()
     script_errors: list[str] = []
     page.on("pageerror", lambda error: script_errors.append(str(error)))
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield page
     context.close()
     assert script_errors == [], f"uncaught script errors: {script_errors}"
+    assert refused == [], f"the page's Content-Security-Policy refused: {refused}"
 
 
 @pytest.fixture
