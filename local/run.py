@@ -12,7 +12,6 @@ import os
 import secrets
 import signal
 import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -210,8 +209,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     # A shell script's background job inherits SIGINT ignored; Ctrl-C and `kill -INT` must still stop us.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    # Powertools warns on every request that records no metric; in a terminal that buries the request log.
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
     try:
         # Bound first: the port is part of PUBLIC_BASE_URL, which the seed prints in QR links.
         server: GatewayServer = make_server("127.0.0.1", args.port)

@@ -28,7 +28,7 @@ from ekc.channels import web
 from ekc.config import get_settings
 from ekc.domain.model import Actor, Channel
 from ekc.messages import error_text
-from ekc.observability import logger, metrics
+from ekc.observability import logger
 from ekc.services import accounts, auth, qrcodes, readings
 
 SESSION_COOKIE = "__Host-session"
@@ -316,7 +316,6 @@ gc.enable()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-@metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     """The Lambda entry point."""
     return app.resolve(event, context)
