@@ -7,6 +7,8 @@ built from template.yaml. Import times are medians of fresh interpreters, the ap
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import statistics
@@ -37,6 +39,9 @@ import pynamodb.models, pynamodb.attributes, pynamodb.transactions, pynamodb.con
 import argon2
 import zoneinfo; zoneinfo.ZoneInfo("Europe/Kyiv")
 """
+# The same libraries with the collector off while importing, as web_api itself does: the fair
+# comparison for what web_api's own code costs, reported beside the ratio the issue asks for.
+BASELINE_IMPORTS_NO_GC = "import gc; gc.disable()\n" + BASELINE_IMPORTS
 APP_IMPORT = "import functions.web_api.app"
 TIMER = "import time; _t = time.perf_counter()\n{body}\nprint(time.perf_counter() - _t)"
 
@@ -68,15 +73,18 @@ def cold_import(rounds: int = 9) -> dict[str, float]:
     """Median import seconds of web_api and of its baseline, alternating, after one warm-up of each."""
     _time_import(BASELINE_IMPORTS)
     _time_import(APP_IMPORT)  # also writes the .pyc files, as a deployed package has them
-    app, base = [], []
+    app, base, base_no_gc = [], [], []
     for _ in range(rounds):
         base.append(_time_import(BASELINE_IMPORTS))
         app.append(_time_import(APP_IMPORT))
-    app_s, base_s = statistics.median(app), statistics.median(base)
+        base_no_gc.append(_time_import(BASELINE_IMPORTS_NO_GC))
+    app_s, base_s, no_gc_s = statistics.median(app), statistics.median(base), statistics.median(base_no_gc)
     return {
         "app_seconds": round(app_s, 4),
         "baseline_seconds": round(base_s, 4),
+        "baseline_no_gc_seconds": round(no_gc_s, 4),
         "ratio": round(app_s / base_s, 3),
+        "ratio_same_gc": round(app_s / no_gc_s, 3),
     }
 
 
@@ -156,12 +164,20 @@ def ddb_requests() -> dict[str, Any]:
 
 def main() -> int:
     """Measure, write bench/results.json, print it, and say which goals are missed."""
-    requests = ddb_requests()
+    with contextlib.redirect_stdout(io.StringIO()):  # the handler's metric lines (EMF) are not results
+        requests = ddb_requests()
     imports = cold_import()
     results = {
         "ddb_requests": requests,
-        "cold_import_ratio": {"web_api": imports["ratio"]},
-        "cold_import_seconds": {"web_api": imports["app_seconds"], "baseline": imports["baseline_seconds"]},
+        "cold_import_ratio": {
+            "web_api": imports["ratio"],
+            "web_api_vs_baseline_without_gc": imports["ratio_same_gc"],
+        },
+        "cold_import_seconds": {
+            "web_api": imports["app_seconds"],
+            "baseline": imports["baseline_seconds"],
+            "baseline_without_gc": imports["baseline_no_gc_seconds"],
+        },
         "goals": GOALS,
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
