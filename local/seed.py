@@ -196,5 +196,5 @@ def seed_demo(now: datetime, repo: Repository | None = None) -> dict[str, Any]:
             "web_qr_77777": qrcodes.web_link("77777", now),
             "viber_qr_77777": qrcodes.viber_link("77777", now),
         },
-        "billing_month": billing_month.label,
+        "open billing month": billing_month.label,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import secrets
 import signal
 import subprocess
@@ -17,6 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
 STARTUP_TIMEOUT = 120
+# "  web_qr_77777    http://127.0.0.1:PORT/#/qr/<token>": the invoice QR links the stack prints.
+DEMO_LINK = re.compile(r"^\s+(?P<name>(?:web|viber)_qr_\d+)\s+(?P<url>\S+)\s*$")
+_printed_links: dict[str, str] = {}
 LOG_FILE = ROOT / "test-results" / "local-stack.log"
 # The stack chooses these itself; a developer's shell values would make the run depend on the machine.
 STACK_CHOOSES = (
@@ -81,6 +85,8 @@ def stack_url() -> Iterator[str]:
         assert process.stdout is not None
         for line in process.stdout:
             output.append(line)
+            if link := DEMO_LINK.match(line):
+                _printed_links[link["name"]] = link["url"]
             if line.startswith("READY "):
                 ready.put(line.split()[1])
         ready.put(None)
@@ -99,3 +105,10 @@ def stack_url() -> Iterator[str]:
         _stop(process)
         LOG_FILE.parent.mkdir(exist_ok=True)
         LOG_FILE.write_text("".join(output), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def demo_links(stack_url: str) -> dict[str, str]:
+    """The invoice QR links of the demo accounts, as the stack printed them at start."""
+    assert "web_qr_77777" in _printed_links, f"the stack printed no demo QR links: {_printed_links}"
+    return dict(_printed_links)

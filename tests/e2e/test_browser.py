@@ -221,6 +221,27 @@ def test_qr_signin_with_invalid_token_explains_what_to_do(phone: Page) -> None:
     expect(phone.get_by_role("link", name="Увійти за e-mail і паролем")).to_be_visible()
 
 
+def test_qr_signin_lands_on_that_accounts_readings_only(phone: Page, demo_links: dict[str, str]) -> None:
+    # Given the web QR link printed on 77777's invoice, scanned by someone who never signed up
+    link = demo_links["web_qr_77777"]
+    # When it is opened
+    phone.goto(link)
+    # Then the readings page of 77777 opens, and the page says how they got in
+    expect(phone.get_by_role("button", name="Зберегти показники")).to_be_visible()
+    expect(phone).to_have_url(re.compile(r"#/account/77777$"))
+    expect(phone.get_by_text("Ви увійшли за QR-кодом рахунку-квитанції")).to_be_visible()
+    # And a reading can be handed in from there
+    row = meter_row(phone, "cold_water")
+    value = fresh_value(row, "109.5", "109.75")
+    reading_input(row).fill(value)
+    save(phone)
+    expect(row).to_contain_text(f"Показник {canonical(value)} збережено")
+    # But another account stays out of reach
+    phone.goto("/#/account/88888")
+    expect(phone.locator("main")).to_contain_text("Не знайдено.")
+    expect(phone.get_by_role("button", name="Зберегти показники")).to_have_count(0)
+
+
 # ---------------------------------------------------------------- cabinet
 
 
