@@ -25,7 +25,6 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from ekc import exceptions as errors
 from ekc.channels import web
-from ekc.config import get_settings
 from ekc.domain.model import Actor, Channel
 from ekc.messages import error_text
 from ekc.observability import logger
@@ -156,7 +155,7 @@ def _session_cookie(value: str, max_age: int) -> Cookie:
 
 
 def _signed_in(signed: auth.SignedIn, status: HTTPStatus = HTTPStatus.OK) -> Response:
-    max_age = get_settings().session_days * 24 * 3600
+    max_age = int(signed.lifetime.total_seconds())
     return _json(_me(signed.actor), status, [_session_cookie(signed.token, max_age)])
 
 

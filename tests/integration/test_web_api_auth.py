@@ -39,6 +39,7 @@ def test_signup_stores_argon2id_hash_and_sets_strict_cookie(web: Browser, table:
     for attribute in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/"):
         assert attribute in cookie
     assert answer.json["person"]["email"] == "new@example.com"
+    assert "Max-Age=2592000" in cookie  # 30 days
     # And only an argon2id hash of the password is stored
     login = table.get_item(Key={"pk": "EMAIL#new@example.com", "sk": "LOGIN"})["Item"]
     assert login["password_hash"].startswith("$argon2id$")
@@ -168,8 +169,9 @@ def test_web_qr_signs_in_to_that_account_only(web: Browser, demo: dict[str, Any]
     assert "77777" not in token
     # When someone with no login scans it
     answer = web.call("POST", "/api/auth/qr", {"token": token})
-    # Then they land on 77777 and only there
+    # Then they land on 77777 and only there, for half a day
     assert answer.status == 200 and answer.json["scope_account"] == "77777" and answer.json["person"] is None
+    assert "Max-Age=43200" in answer.cookies[0]
     assert web.call("GET", "/api/accounts/77777").status == 200
     saved = web.call(
         "POST", "/api/accounts/77777/readings", {"rows": [{"meter_id": "77777.2", "value": "205"}]}
@@ -202,3 +204,16 @@ def test_openapi_document_lists_the_routes(web: Browser) -> None:
 def test_unknown_api_path_answers_json_404(web: Browser) -> None:
     answer = web.call("GET", "/api/nothing-here")
     assert answer.status == 404 and answer.json["error"]["code"] == "not_found"
+
+
+def test_qr_session_ends_after_half_a_day(web: Browser, demo: dict[str, Any], clock_at: Any) -> None:
+    from datetime import timedelta
+
+    from tests.integration.conftest import NOW
+
+    token = demo["links"]["web_qr_77777"].rsplit("/", 1)[1]
+    assert web.call("POST", "/api/auth/qr", {"token": token}).status == 200
+    clock_at(NOW + timedelta(hours=11, minutes=59))
+    assert web.call("GET", "/api/accounts/77777").status == 200
+    clock_at(NOW + timedelta(hours=12))
+    assert web.call("GET", "/api/accounts/77777").status == 401

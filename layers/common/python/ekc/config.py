@@ -23,6 +23,8 @@ class Settings(BaseModel):
     local_now: datetime | None = None
     web_qr_token_days: int = 60
     session_days: int = 30
+    # An invoice QR may be scanned on a shared or borrowed phone: its session is short.
+    qr_session_hours: int = 12
     link_failures_allowed: int = 5
     link_failure_window_minutes: int = 15
     signin_failures_allowed: int = 10

@@ -48,6 +48,7 @@ class SignedIn:
     token: str
     actor: Actor
     expires_at: datetime
+    lifetime: timedelta
 
 
 def _normalize_email(email: str) -> str:
@@ -60,13 +61,15 @@ def _normalize_email(email: str) -> str:
 def _open_session(repo: Repository, now: datetime, person: Person | None, scope: str | None) -> SignedIn:
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
-    expires = now + timedelta(days=get_settings().session_days)
+    settings = get_settings()
+    lifetime = timedelta(days=settings.session_days) if person else timedelta(hours=settings.qr_session_hours)
+    expires = now + lifetime
     session_hash = hash_secret(token)
     email = person.email if person else None
     repo.create_session(
         session_hash, SessionRecord(person.id if person else None, email, scope, csrf, expires)
     )
-    return SignedIn(token, Actor(session_hash, csrf, person, scope), expires)
+    return SignedIn(token, Actor(session_hash, csrf, person, scope), expires, lifetime)
 
 
 def sign_up(
