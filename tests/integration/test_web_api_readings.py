@@ -292,3 +292,31 @@ def test_json_numbers_are_taken_as_typed(web: Browser, table: Any) -> None:
         "POST", "/api/accounts/77777/readings", {"rows": [{"meter_id": "77777.3", "value": True}]}
     )
     assert flag.status == 400 and flag.json["error"]["code"] == "invalid_request"
+
+
+def test_a_transaction_conflict_is_retried_not_reported(
+    web: Browser, table: Any, repo: Any, monkeypatch: Any
+) -> None:
+    from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
+
+    web.sign_in()
+    real = repo._connection.transact_write_items
+    attempts: list[int] = []
+
+    def busy_once(*args: Any, **kwargs: Any) -> Any:
+        # Given another transaction holds the meter at the moment of our first attempt
+        attempts.append(1)
+        if len(attempts) == 1:
+            reasons = [None, CancellationReason(code="TransactionConflict")]
+            error = {"Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}}
+            cause = VerboseClientError(error, "TransactWriteItems", cancellation_reasons=reasons)
+            raise TransactWriteError("Failed to write transaction items", cause=cause)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(repo._connection, "transact_write_items", busy_once)
+    # When the resident saves
+    answer = web.call("POST", "/api/accounts/77777/readings", _rows(("77777.3", "106.5")))
+    # Then the service re-reads and retries, and the reading is saved once
+    assert _by_meter(answer)["77777.3"]["status"] == "saved"
+    assert len(attempts) == 2
+    assert [h["value"] for h in _history(table, "77777.3")] == ["106.500"]

@@ -247,7 +247,7 @@ class Repository:
         """
         if not writes:
             return []
-        with _errors(transaction=True):
+        with _errors():
             try:
                 with TransactWrite(connection=self._connection) as tx:
                     # PynamoDB sends puts before updates; cancellation reasons follow that order.
@@ -270,9 +270,11 @@ class Repository:
                     raise
                 n = len(writes)
                 codes = [(r.code if r else "None") for r in reasons]
-                if any(c not in ("None", "ConditionalCheckFailed") for c in codes):
+                # A failed condition, or another transaction on that meter right now: re-read and retry.
+                raced = {"ConditionalCheckFailed", "TransactionConflict"}
+                if any(c not in raced | {"None"} for c in codes):
                     raise
-                return ["ConditionalCheckFailed" in (codes[i], codes[n + i]) for i in range(n)]
+                return [bool(raced & {codes[i], codes[n + i]}) for i in range(n)]
 
     def history(self, meter_id: str, limit: int = 500) -> list[Submission]:
         """Every accepted submission of a meter, newest first: 1 Query (paged past 1 MB)."""
@@ -290,7 +292,7 @@ class Repository:
         person = PersonItem(
             f"PERSON#{person_id}", "PROFILE", person_id=person_id, email=email, created_at=iso(now)
         )
-        with _errors(transaction=True):
+        with _errors():
             try:
                 with TransactWrite(connection=self._connection) as tx:
                     tx.save(login, condition=LoginItem.pk.does_not_exist())
@@ -331,13 +333,13 @@ class Repository:
         account_side = AccountLinkItem(
             f"ACC#{account.number}", f"LINK#{person_id}", person_id=person_id, linked_at=at
         )
-        with _errors(transaction=True), TransactWrite(connection=self._connection) as tx:
+        with _errors(), TransactWrite(connection=self._connection) as tx:
             tx.save(person_side)
             tx.save(account_side)
 
     def unlink(self, person_id: str, number: str) -> None:
         """Remove both sides of a link: 1 TransactWriteItems."""
-        with _errors(transaction=True), TransactWrite(connection=self._connection) as tx:
+        with _errors(), TransactWrite(connection=self._connection) as tx:
             tx.delete(PersonLinkItem(f"PERSON#{person_id}", f"LINK#{number}"))
             tx.delete(AccountLinkItem(f"ACC#{number}", f"LINK#{person_id}"))
 
@@ -384,7 +386,7 @@ class Repository:
 
     def add_failure(self, keys: list[str], window: int, expires: datetime) -> None:
         """Count one failure against every key: 1 TransactWriteItems of atomic ADDs."""
-        with _errors(transaction=True), TransactWrite(connection=self._connection) as tx:
+        with _errors(), TransactWrite(connection=self._connection) as tx:
             for key in keys:
                 item = AttemptsItem(f"ATTEMPTS#{key}", f"W#{window}")
                 tx.update(item, [AttemptsItem.count.add(1), AttemptsItem.ttl.set(expires)])
