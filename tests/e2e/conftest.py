@@ -14,10 +14,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
 STARTUP_TIMEOUT = 120
+CHROMIUM = "/usr/bin/chromium"  # Debian's: `make browser` installs it; nothing is downloaded
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # "  web_qr_77777    http://127.0.0.1:PORT/#/qr/<token>": the invoice QR links the stack prints.
 DEMO_LINK = re.compile(r"^\s+(?P<name>(?:web|viber)_qr_\d+)\s+(?P<url>\S+)\s*$")
 _printed_links: dict[str, str] = {}
@@ -112,3 +123,14 @@ def demo_links(stack_url: str) -> dict[str, str]:
     """The invoice QR links of the demo accounts, as the stack printed them at start."""
     assert "web_qr_77777" in _printed_links, f"the stack printed no demo QR links: {_printed_links}"
     return dict(_printed_links)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One Chromium for the whole run."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
