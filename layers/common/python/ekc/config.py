@@ -48,11 +48,6 @@ class Settings(BaseModel):
             raise ValueError("LOCAL_NOW needs a UTC offset, e.g. 2026-11-01T12:00:00+02:00")
         return value
 
-    @property
-    def cookie_secure(self) -> bool:
-        """Cookies are always Secure: browsers accept them on http://127.0.0.1 and localhost too."""
-        return True
-
 
 _ENV_NAMES = {
     "table_name": "TABLE_NAME",
