@@ -15,14 +15,14 @@ from tests.integration.conftest import Browser
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch, web: Browser) -> Counter[str]:
     """DynamoDB operations sent from now on, counted with botocore's before-call event."""
-    from ekc.services import get_repository
+    from ekc.storage import forget
 
     counter: Counter[str] = Counter()
     session = botocore.session.get_session()
     session.register("before-call.dynamodb", lambda model, **_: counter.update([model.name]))
     monkeypatch.setattr(pynamodb_base, "get_session", lambda: session)
     web.sign_in()
-    get_repository.cache_clear()  # a new container: fresh connections on the counting session, no cache
+    forget()  # a new container: a fresh connection on the counting session, no cache
     counter.clear()
     return counter
 

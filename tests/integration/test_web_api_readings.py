@@ -71,7 +71,7 @@ def test_save_readings_writes_reading_and_meter_together(web: Browser, table: An
     stored = _meter(table, "77777.1")
     assert (stored["cur_value"], stored["cur_month"], stored["cur_channel"]) == ("6200.500", "2026-11", "web")
     history = _history(table, "77777.1")
-    assert [(h["value"], h["source"]) for h in history] == [("6200.500", "IP: 203.0.113.7")]
+    assert [(h["value"], h["channel"], h["ip"]) for h in history] == [("6200.500", "web", "203.0.113.7")]
 
 
 def test_save_readings_warns_but_keeps_a_value_lower_than_previous(web: Browser, table: Any) -> None:
@@ -183,7 +183,7 @@ def test_replayed_request_is_harmless(web: Browser, table: Any, clock_at: Any) -
 
 
 def test_a_new_month_moves_the_reading_into_previous(
-    web: Browser, table: Any, clock_at: Any, repo: Any
+    web: Browser, table: Any, clock_at: Any, stores: Any
 ) -> None:
     # Given a November reading on a meter whose usual use the seeded year set
     seeded = _meter(table, "77777.3")
@@ -211,12 +211,12 @@ def test_a_new_month_moves_the_reading_into_previous(
     assert Decimal(seeded["usual"]) < usual < Decimal(6)
 
 
-def test_rollover_is_understood(web: Browser, repo: Any) -> None:
+def test_rollover_is_understood(web: Browser, stores: Any) -> None:
     from dataclasses import replace
 
-    bundle = repo.load_account("77777")
+    bundle = stores.accounts.load_account("77777")
     gas = next(m for m in bundle.meters if m.id == "77777.2")
-    repo.put_meter(replace(gas, previous_value=Decimal("99990")))
+    stores.accounts.put_meter(replace(gas, previous_value=Decimal("99990")))
     web.sign_in()
     result = _by_meter(web.call("POST", "/api/accounts/77777/readings", _rows(("77777.2", "5"))))["77777.2"]
     assert result["status"] == "saved"
@@ -257,7 +257,7 @@ def test_reseal_switches_the_bot_off(web: Browser, table: Any) -> None:
 
 
 def test_storage_failure_answers_try_again_and_writes_nothing(
-    web: Browser, table: Any, repo: Any, monkeypatch: Any
+    web: Browser, table: Any, stores: Any, monkeypatch: Any
 ) -> None:
     from pynamodb.exceptions import TransactWriteError
 
@@ -267,7 +267,7 @@ def test_storage_failure_answers_try_again_and_writes_nothing(
         raise TransactWriteError("Throughput exceeds the current capacity of your table")
 
     # Given DynamoDB throttles the write transaction
-    monkeypatch.setattr(repo._connection, "transact_write_items", throttled)
+    monkeypatch.setattr(stores.readings._connection, "transact_write_items", throttled)
     # When readings are saved
     answer = web.call("POST", "/api/accounts/77777/readings", _rows(("77777.2", "202")))
     # Then the resident is told nothing was saved, and nothing was
@@ -295,12 +295,12 @@ def test_json_numbers_are_taken_as_typed(web: Browser, table: Any) -> None:
 
 
 def test_a_transaction_conflict_is_retried_not_reported(
-    web: Browser, table: Any, repo: Any, monkeypatch: Any
+    web: Browser, table: Any, stores: Any, monkeypatch: Any
 ) -> None:
     from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
 
     web.sign_in()
-    real = repo._connection.transact_write_items
+    real = stores.readings._connection.transact_write_items
     attempts: list[int] = []
 
     def busy_once(*args: Any, **kwargs: Any) -> Any:
@@ -313,7 +313,7 @@ def test_a_transaction_conflict_is_retried_not_reported(
             raise TransactWriteError("Failed to write transaction items", cause=cause)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(repo._connection, "transact_write_items", busy_once)
+    monkeypatch.setattr(stores.readings._connection, "transact_write_items", busy_once)
     # When the resident saves
     answer = web.call("POST", "/api/accounts/77777/readings", _rows(("77777.3", "106.5")))
     # Then the service re-reads and retries, and the reading is saved once

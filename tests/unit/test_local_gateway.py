@@ -357,7 +357,7 @@ def test_http_routes_reads_every_function_event_of_the_template() -> None:
     # Resolvable locally: literals and the table; deployment-time values are left to the local stack.
     assert readings.environment["TABLE_NAME"] == "MainTable"
     assert readings.environment["POWERTOOLS_SERVICE_NAME"] == "web_api"
-    assert readings.environment["TOKEN_SIGNING_KEY"] is None
+    assert readings.environment["TOKEN_SIGNING_KEY_PARAMETER"] is None  # ${StageName}: deployment-time
     assert readings.environment["PUBLIC_BASE_URL"] is None
     assert {"GET /api/openapi.json", "POST /api/auth/signin", "POST /api/accounts/{account}/readings"} <= set(
         routes

@@ -10,6 +10,7 @@ import pytest
 from ekc.domain.kinds import KINDS, MeterKind
 from ekc.domain.values import (
     Warning,
+    WarningCode,
     assess,
     format_value,
     maximum,
@@ -18,6 +19,7 @@ from ekc.domain.values import (
     updated_usual,
 )
 from ekc.exceptions import InvalidRequest, InvalidValue
+from tests.unit.texts import error_text
 
 CYRILLIC = re.compile(r"[А-Яа-яІіЇїЄєҐґ]")
 
@@ -98,7 +100,7 @@ def test_parse_value_refuses_with_a_specific_ukrainian_reason(text: str, code: s
         parse_value(text, digits=5)
     # Then the refusal names its reason by a stable code and in Ukrainian
     assert caught.value.code == code
-    assert CYRILLIC.search(caught.value.message), caught.value.message
+    assert CYRILLIC.search(error_text(caught.value)), error_text(caught.value)
     assert isinstance(caught.value, InvalidRequest)
 
 
@@ -109,7 +111,7 @@ def test_parse_value_refuses_a_fourth_decimal_with_the_ukrainian_message() -> No
         parse_value("6.2555", digits=5)
     # Then the resident is told at most 3 digits may follow the dot
     assert caught.value.code == "value_too_many_decimals"
-    assert caught.value.message == "Після крапки можна ввести не більше 3 цифр (літри або вати)."
+    assert error_text(caught.value) == "Після крапки можна ввести не більше 3 цифр (літри або вати)."
 
 
 @pytest.mark.parametrize("digits", [4, 5, 6, 8])
@@ -124,7 +126,7 @@ def test_parse_value_refuses_more_integer_digits_than_the_meter_has(digits: int)
     assert accepted == maximum(digits)
     assert caught.value.code == "value_too_many_digits"
     assert caught.value.params == {"digits": digits}
-    assert str(digits) in caught.value.message
+    assert str(digits) in error_text(caught.value)
 
 
 def test_parse_amount_refuses_with_its_own_code() -> None:
@@ -134,7 +136,7 @@ def test_parse_amount_refuses_with_its_own_code() -> None:
         parse_amount("багато")
     # Then the refusal speaks of the amount, not of a reading, and keeps the reason as its cause
     assert caught.value.code == "bad_amount"
-    assert CYRILLIC.search(caught.value.message)
+    assert CYRILLIC.search(error_text(caught.value))
     assert isinstance(caught.value.__cause__, InvalidValue)
     assert caught.value.__cause__.code == "value_not_number"
 
@@ -194,7 +196,9 @@ def test_assess_lower_than_previous_is_accepted_with_a_warning() -> None:
     # Then it is accepted as the seed says (no confirmation), with a warning naming both values
     assert result.needs_confirmation is False
     assert result.consumption is None
-    assert result.warnings == (Warning("lower_than_previous", {"value": "990.500", "previous": "1000.000"}),)
+    assert result.warnings == (
+        Warning(WarningCode.LOWER_THAN_PREVIOUS, {"value": Decimal("990.5"), "previous": Decimal(1000)}),
+    )
 
 
 def test_assess_rollover_is_understood() -> None:
@@ -204,7 +208,9 @@ def test_assess_rollover_is_understood() -> None:
     # Then it went round: 10 to the top and 5 after it, with a warning saying so
     assert result.consumption == Decimal(15)
     assert result.needs_confirmation is False
-    assert result.warnings == (Warning("rollover", {"maximum": "99999.999", "consumption": "15.000"}),)
+    assert result.warnings == (
+        Warning(WarningCode.ROLLOVER, {"maximum": Decimal("99999.999"), "consumption": Decimal(15)}),
+    )
 
 
 def test_assess_big_rollover_still_needs_confirmation() -> None:
@@ -254,7 +260,7 @@ def test_assess_implausible_consumption_confirmed_is_taken_with_a_warning() -> N
     # Then nothing more is asked and the history remembers it was confirmed
     assert result.needs_confirmation is False
     assert result.consumption == Decimal(150)
-    assert result.warnings == (Warning("confirmed_high", {"consumption": "150.000"}),)
+    assert result.warnings == (Warning(WarningCode.CONFIRMED_HIGH, {"consumption": Decimal(150)}),)
 
 
 def test_assess_confirmation_of_a_plausible_value_adds_nothing() -> None:

@@ -1,29 +1,137 @@
-"""The web cabinet's JSON shapes (docs/api.md), rendered from domain objects and service results."""
+"""The web cabinet's words and JSON shapes (docs/api.md), rendered from the services' answers."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from ekc.domain.kinds import KINDS
+from ekc.channels.ukrainian import KIND_TAGS, UNIT_SYMBOLS, clock_time, seed_time
+from ekc.domain.identity import Channel, Origin
 from ekc.domain.model import Account, Submission
-from ekc.domain.values import Warning, format_value
-from ekc.domain.windows import KYIV
-from ekc.messages import RULES, SOURCE_LABEL, WARNINGS
-from ekc.services.readings import MeterHistory, MeterView, ReadingsPage, RowResult
-from ekc.storage.repository import LinkedAccount
+from ekc.domain.values import Warning, WarningCode, format_value
+from ekc.domain.windows import KYIV, WindowState
+from ekc.exceptions import DomainError
+from ekc.services.readings import MeterHistory, MeterView, ReadingsPage, RowResult, RowStatus
+from ekc.storage.ports import LinkedAccount
 
 NO_SERIAL = "дані відсутні"
 
+ERRORS: dict[str, str] = {
+    "invalid_request": "Запит має неправильний формат.",
+    "value_empty": "Введіть показник.",
+    "value_not_number": "Показник має бути числом, наприклад 6116 або 6116.255.",
+    "value_negative": "Показник не може бути від'ємним.",
+    "value_too_many_decimals": "Після крапки можна ввести не більше 3 цифр (літри або вати).",
+    "value_too_many_digits": "Лічильник має лише {digits} цифр до крапки, а введено більше.",
+    "meter_not_found": "Лічильник не знайдено.",
+    "invalid_code": (
+        "Введіть особовий рахунок і SRC-код разом, без пробілів і знаків: 8 або 9 цифр, "
+        "останні 3 з них — SRC-код з рахунку-квитанції."
+    ),
+    "link_refused": (
+        "Не вдалося додати рахунок: перевірте номер особового рахунку та SRC-код у рахунку-квитанції."
+    ),
+    "too_many_attempts": "Забагато невдалих спроб. Спробуйте знову після {until}.",
+    "not_signed_in": "Увійдіть до кабінету.",
+    "bad_credentials": "Невірна електронна пошта або пароль.",
+    "email_taken": "Ця електронна пошта вже зареєстрована. Увійдіть або відновіть пароль.",
+    "weak_password": "Пароль має містити щонайменше 8 символів.",
+    "bad_email": "Перевірте адресу електронної пошти.",
+    "not_found": "Не знайдено.",
+    "scope": "Ви увійшли за QR-кодом одного рахунку: ця дія недоступна. Увійдіть з паролем.",
+    "csrf": "Сторінка застаріла. Оновіть її та спробуйте ще раз.",
+    "bad_token": "QR-код недійсний або застарів. Відскануйте QR-код з нового рахунку-квитанції.",
+    "bad_amount": "Щомісячна кількість має бути числом від 0, не більше 3 цифр після крапки.",
+    "unavailable": "Сервіс тимчасово недоступний. Нічого не збережено, спробуйте ще раз за хвилину.",
+    "internal": "Сталася помилка. Нічого не збережено, спробуйте ще раз.",
+}
+
+ROWS: dict[RowStatus, str] = {
+    RowStatus.SAVED: "Показник {value} збережено.",
+    RowStatus.UNCHANGED: "Показник не введено.",
+    RowStatus.CLOSED: "Прийом показників закрито. Наступний період: з {opens} по {closes}.",
+    RowStatus.NEEDS_CONFIRMATION: (
+        "Показник {value} набагато більший за звичайну витрату ({consumption} {unit}). "
+        "Перевірте його. Якщо він правильний, підтвердьте."
+    ),
+    RowStatus.SUPERSEDED: "Тим часом надійшов новіший показник ({value}); ваш не змінив його.",
+}
+
+WARNINGS: dict[WarningCode, str] = {
+    WarningCode.LOWER_THAN_PREVIOUS: (
+        "Увага: показник {value} менший за попередній ({previous}). Його збережено й буде передано "
+        "постачальнику; якщо це помилка, введіть правильний."
+    ),
+    WarningCode.ROLLOVER: (
+        "Лічильник, схоже, перейшов через нуль (максимум {maximum}): витрату пораховано як {consumption}."
+    ),
+    WarningCode.CONFIRMED_HIGH: "Ви підтвердили незвично велику витрату: {consumption}.",
+}
+
+SOURCE_LABEL = "Дані внесено з {source}, час: {at}"
+
+# How the cabinet has always named a reading's source in the "Дані внесено з ..." line.
+SOURCES: dict[Channel, str] = {
+    Channel.VIBER: "Viber",
+    Channel.BOT: "бот",
+    Channel.OPERATOR: "оператор",
+}
+
+RULES: tuple[str, ...] = (
+    "Показники вносяться в період, строго визначений кожною організацією (вказано біля кожного лічильника).",
+    "Показники приладів обліку вносяться в метрах кубічних або кіловат-годинах.",
+    "За потреби можна внести також літри або вати в дробовій частині, через крапку або кому: "
+    "наприклад 6.255 — це 6 м³ і 255 літрів.",
+    "Враховується останній показник, поданий у періоді будь-яким способом.",
+    "Якщо послугою не користувалися, продублюйте попередній показник.",
+)
+
+
+def _param(value: object) -> object:
+    """A number or a moment in an error, as the cabinet writes it."""
+    if isinstance(value, datetime):
+        return clock_time(value)
+    if isinstance(value, Decimal):
+        return format_value(value)
+    return value
+
+
+def error_text(code: str, **params: object) -> str:
+    """The cabinet's sentence for an error code."""
+    return ERRORS.get(code, ERRORS["internal"]).format(**{k: _param(v) for k, v in params.items()})
+
+
+def error(exc: DomainError) -> dict[str, Any]:
+    """The API's error shape for a domain error."""
+    return {"error": {"code": exc.code, "message": error_text(exc.code, **exc.params)}}
+
 
 def local_time(moment: datetime) -> str:
-    """Kyiv time as the seed prints it: 2019-07-23 21:04:36."""
+    """Kyiv time as the seed prints a submission's time: 2019-07-23 21:04:36."""
     return moment.astimezone(KYIV).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def window_label(w: WindowState) -> str:
+    """'за 07/2019 вносяться в період з 31/07/2019 00:00:00 по 03/08/2019 23:59:59'."""
+    return (
+        f"за {w.billing_month.label} вносяться в період з {seed_time(w.opens_at)} по {seed_time(w.closes_at)}"
+    )
+
+
+def source(origin: Origin) -> str:
+    """Where a reading came from, as the cabinet's source line names it: "IP: 1.2.3.4", "Viber"."""
+    if origin.channel is Channel.WEB:
+        return f"IP: {origin.ip or 'невідомо'}"
+    if origin.channel in (Channel.IVR, Channel.VOICE):
+        return f"телефон {origin.phone or ''}".strip()
+    return SOURCES.get(origin.channel, str(origin.channel))
 
 
 def warning(w: Warning) -> dict[str, str]:
     """A warning with its Ukrainian sentence."""
-    return {"code": w.code, "message": WARNINGS[w.code].format(**w.params)}
+    numbers = {name: format_value(value) for name, value in w.numbers.items()}
+    return {"code": str(w.code), "message": WARNINGS[w.code].format(**numbers)}
 
 
 def account_summary(a: Account | LinkedAccount) -> dict[str, Any]:
@@ -39,13 +147,14 @@ def account_summary(a: Account | LinkedAccount) -> dict[str, Any]:
 
 def submission(s: Submission) -> dict[str, Any]:
     """One accepted reading."""
+    text = source(s.origin)
     return {
         "value": format_value(s.value),
         "billing_month": str(s.billing_month),
         "at": s.at.astimezone(KYIV).isoformat(timespec="seconds"),
         "channel": str(s.channel),
-        "source": s.source,
-        "source_label": SOURCE_LABEL.format(source=s.source, at=local_time(s.at)),
+        "source": text,
+        "source_label": SOURCE_LABEL.format(source=text, at=local_time(s.at)),
         "consumption": None if s.consumption is None else format_value(s.consumption),
         "warnings": [warning(w) for w in s.warnings],
     }
@@ -61,8 +170,8 @@ def meter_view(v: MeterView) -> dict[str, Any]:
         "serial": m.serial,
         "serial_label": m.serial or NO_SERIAL,
         "kind": str(m.kind),
-        "kind_label": KINDS[m.kind].tag,
-        "unit": m.unit,
+        "kind_label": KIND_TAGS[m.kind],
+        "unit": UNIT_SYMBOLS[m.unit],
         "note": m.note,
         "next_verification": m.next_verification.isoformat() if m.next_verification else None,
         "digits": m.digits,
@@ -72,7 +181,7 @@ def meter_view(v: MeterView) -> dict[str, Any]:
             "billing_month": str(w.billing_month),
             "opens_at": w.opens_at.isoformat(),
             "closes_at": w.closes_at.isoformat(),
-            "label": w.label,
+            "label": window_label(w),
         },
         "previous": None
         if previous is None
@@ -91,6 +200,8 @@ def meter_view(v: MeterView) -> dict[str, Any]:
 def readings_page(page: ReadingsPage) -> dict[str, Any]:
     """The readings page of one account."""
     a = page.account
+    if a is None:  # the web's callers always see their account; a phone caller never reaches here
+        raise ValueError("the web renders only pages with the account's data")
     debt = None
     if a.debt is not None:
         d = a.debt
@@ -102,12 +213,31 @@ def readings_page(page: ReadingsPage) -> dict[str, Any]:
     }
 
 
+def row_message(r: RowResult) -> str:
+    """The sentence under a row after a save."""
+    if r.status is RowStatus.REJECTED:
+        return error_text(r.reason or "invalid_request", **r.reason_params)
+    if r.status is RowStatus.CLOSED and r.view is not None:
+        w = r.view.window
+        return ROWS[r.status].format(opens=seed_time(w.opens_at), closes=seed_time(w.closes_at))
+    if r.status is RowStatus.NEEDS_CONFIRMATION and r.question is not None and r.view is not None:
+        q = r.question
+        unit = UNIT_SYMBOLS[r.view.meter.unit]
+        return ROWS[r.status].format(
+            value=format_value(q.value), consumption=format_value(q.consumption), unit=unit
+        )
+    if r.status is RowStatus.SUPERSEDED and r.newer is not None:
+        return ROWS[r.status].format(value=format_value(r.newer.value))
+    value = "" if r.value is None else format_value(r.value)
+    return ROWS[r.status].format(value=value)
+
+
 def row_result(r: RowResult) -> dict[str, Any]:
     """What happened to one row of a save."""
     return {
         "meter_id": r.meter_id,
-        "status": r.status,
-        "message": r.message,
+        "status": str(r.status),
+        "message": row_message(r),
         "warnings": [warning(w) for w in r.warnings],
     }
 

@@ -5,23 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
-from ekc.domain.kinds import MeterKind
+from ekc.domain.identity import Channel, Origin
+from ekc.domain.kinds import MeterKind, Unit
 from ekc.domain.months import Month
-from ekc.domain.values import Warning
+from ekc.domain.values import Warning, updated_usual
 from ekc.domain.windows import WindowRule
-
-
-class Channel(StrEnum):
-    """Through which door a reading came in."""
-
-    WEB = "web"
-    VIBER = "viber"
-    IVR = "ivr"
-    VOICE = "voice"
-    BOT = "bot"
-    OPERATOR = "operator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +53,14 @@ class Submission:
     billing_month: Month
     value: Decimal
     at: datetime
-    channel: Channel
-    source: str  # "IP: 1.2.3.4", "Viber", "+38067***1357"
-    who: str  # a person id, a masked caller, "bot", an operator's name
+    origin: Origin
     warnings: tuple[Warning, ...] = ()
     consumption: Decimal | None = None
+
+    @property
+    def channel(self) -> Channel:
+        """The door it came through."""
+        return self.origin.channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +70,9 @@ class Meter:
     id: str
     account: str
     kind: MeterKind
-    unit: str
+    unit: Unit
     organization_id: str
-    digits: int
+    digits: int | None  # integer digits of the dial; None when billing does not know them
     serial: str | None = None
     note: str = ""
     next_verification: date | None = None
@@ -100,12 +92,21 @@ class Meter:
         return self.previous_value, self.previous_month
 
     def with_reading(self, submission: Submission) -> Meter:
-        """The meter after `submission` won: a new month moves the last reading into 'previous'."""
+        """The meter after `submission` won: a new month moves the last reading into 'previous'
+        and that month's use into the usual monthly use."""
         current = self.current
         if current is None or current.billing_month == submission.billing_month:
             return replace(self, current=submission)
+        usual, months = self.usual, self.usual_months
+        if current.consumption is not None and current.consumption >= 0:
+            usual, months = updated_usual(usual, months, current.consumption)
         return replace(
-            self, previous_value=current.value, previous_month=current.billing_month, current=submission
+            self,
+            previous_value=current.value,
+            previous_month=current.billing_month,
+            current=submission,
+            usual=usual,
+            usual_months=months,
         )
 
     def with_seal_epoch(self, epoch: int) -> Meter:
@@ -113,24 +114,6 @@ class Meter:
         if epoch == self.seal_epoch:
             return self
         return replace(self, seal_epoch=epoch, bot_enabled=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """Someone who signs in: a web login now, a Viber identity later."""
-
-    id: str
-    email: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is asking: a signed-in person, or a session scoped to one account by an invoice's QR."""
-
-    session_id: str
-    csrf: str
-    person: Person | None = None
-    scope_account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 
 from ekc.domain.kinds import KINDS, MeterKind
 from ekc.exceptions import InvalidValue
@@ -15,7 +16,7 @@ USUAL_FACTOR = 10  # a month's use above 10x the usual one needs confirmation
 _NUMBER = re.compile(r"^(?P<int>[0-9]+)(?:[.,](?P<frac>[0-9]*))?$")  # ASCII digits only
 
 
-def parse_value(text: str, digits: int) -> Decimal:
+def parse_value(text: str, digits: int | None) -> Decimal:
     """Turn '6116,255' or '6116.255' into Decimal('6116.255'), or refuse with a Ukrainian reason."""
     cleaned = text.strip().replace(" ", "").replace("\u00a0", "")
     if not cleaned:
@@ -28,7 +29,7 @@ def parse_value(text: str, digits: int) -> Decimal:
     fraction = match["frac"] or ""
     if len(fraction) > MAX_DECIMALS:
         raise InvalidValue("value_too_many_decimals")
-    if len(match["int"].lstrip("0")) > digits:
+    if digits is not None and len(match["int"].lstrip("0")) > digits:
         raise InvalidValue("value_too_many_digits", digits=digits)
     return Decimal(f"{match['int']}.{fraction or '0'}").quantize(QUANTUM)
 
@@ -46,12 +47,20 @@ def format_value(value: Decimal) -> str:
     return str(value.quantize(QUANTUM))
 
 
+class WarningCode(StrEnum):
+    """What a resident should know about a reading that was nevertheless accepted."""
+
+    LOWER_THAN_PREVIOUS = "lower_than_previous"
+    ROLLOVER = "rollover"
+    CONFIRMED_HIGH = "confirmed_high"
+
+
 @dataclass(frozen=True, slots=True)
 class Warning:
-    """Something the resident should know about a reading that was nevertheless accepted."""
+    """A warning with the numbers a channel needs to word it (previous, maximum, consumption...)."""
 
-    code: str
-    params: dict[str, str] = field(default_factory=dict)
+    code: WarningCode
+    numbers: dict[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +82,7 @@ def assess(
     previous: Decimal | None,
     *,
     kind: MeterKind,
-    digits: int,
+    digits: int | None,
     usual: Decimal | None,
     confirmed: bool = False,
 ) -> Assessment:
@@ -83,28 +92,27 @@ def assess(
     warnings: list[Warning] = []
     consumption = value - previous
     if value < previous:
-        top = Decimal(10**digits)
+        top = None if digits is None else Decimal(10**digits)
         # Previous in the top tenth of the dial and the new one in the bottom tenth: it went round.
-        if previous >= top * Decimal("0.9") and value < top * Decimal("0.1"):
+        # With the dial unknown, nothing can be said to have gone round.
+        if (
+            top is not None
+            and digits is not None
+            and previous >= top * Decimal("0.9")
+            and value < top * Decimal("0.1")
+        ):
             consumption = top - previous + value
             warnings.append(
-                Warning(
-                    "rollover",
-                    {"maximum": format_value(maximum(digits)), "consumption": format_value(consumption)},
-                )
+                Warning(WarningCode.ROLLOVER, {"maximum": maximum(digits), "consumption": consumption})
             )
         else:
-            warnings.append(
-                Warning(
-                    "lower_than_previous", {"value": format_value(value), "previous": format_value(previous)}
-                )
-            )
+            warnings.append(Warning(WarningCode.LOWER_THAN_PREVIOUS, {"value": value, "previous": previous}))
             return Assessment(None, tuple(warnings), False)
     info = KINDS[kind]
     limit = info.monthly_ceiling if usual is None else USUAL_FACTOR * max(usual, info.monthly_floor)
     implausible = consumption > limit
     if implausible and confirmed:
-        warnings.append(Warning("confirmed_high", {"consumption": format_value(consumption)}))
+        warnings.append(Warning(WarningCode.CONFIRMED_HIGH, {"consumption": consumption}))
     return Assessment(consumption, tuple(warnings), implausible and not confirmed)
 
 

@@ -62,19 +62,6 @@ class WindowState:
         """The last second of the window, as residents are told (23:59:59)."""
         return self.ends_at - timedelta(seconds=1)
 
-    @property
-    def label(self) -> str:
-        """'за 07/2019 вносяться в період з 31/07/2019 00:00:00 по 03/08/2019 23:59:59'."""
-        return (
-            f"за {self.billing_month.label} вносяться в період з {format_local(self.opens_at)} "
-            f"по {format_local(self.closes_at)}"
-        )
-
-
-def format_local(moment: datetime) -> str:
-    """Kyiv time as the seed prints it: 31/07/2019 00:00:00."""
-    return moment.astimezone(KYIV).strftime("%d/%m/%Y %H:%M:%S")
-
 
 def window_state(rule: WindowRule, now: datetime) -> WindowState:
     """The window containing `now`, or else the next one to open."""

@@ -11,6 +11,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 
@@ -22,6 +23,10 @@ class Item(Model):
         region = "eu-central-1"
         host: str | None = None
         max_retry_attempts = 3
+        # A reading is "saved" only after DynamoDB said so: an answer that does not come must end well
+        # inside the function's own time limit, so the door can still say "nothing saved, try again".
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 3
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -80,6 +85,29 @@ class WarningMap(MapAttribute):
     params = MapAttribute(default=dict)
 
 
+class OrgMetersIndex(GlobalSecondaryIndex):
+    """Every meter of an organization, sharded (the export lists them; then reads them in batches)."""
+
+    class Meta:
+        index_name = "OrgMeters"
+        # Keys, and the item type PynamoDB filters a subclass's queries on; both never change.
+        projection = IncludeProjection(["type"])
+
+    org_pk = UnicodeAttribute(hash_key=True)
+    meter_id = UnicodeAttribute(range_key=True)
+
+
+class BotMetersIndex(GlobalSecondaryIndex):
+    """Sparse: only meters whose bot is on carry `bot_pk` (the window close reads this, never a Scan)."""
+
+    class Meta:
+        index_name = "BotMeters"
+        projection = IncludeProjection(["type"])
+
+    bot_pk = UnicodeAttribute(hash_key=True)
+    meter_id = UnicodeAttribute(range_key=True)
+
+
 class MeterItem(Item, discriminator="Meter"):
     """pk=ACC#<number> sk=MTR#<meter id>: the meter, its bot and the readings it shows now."""
 
@@ -87,7 +115,7 @@ class MeterItem(Item, discriminator="Meter"):
     kind = UnicodeAttribute()
     unit = UnicodeAttribute()
     org_id = UnicodeAttribute()
-    digits = NumberAttribute()
+    digits = NumberAttribute(null=True)
     serial = UnicodeAttribute(null=True)
     note = UnicodeAttribute(default="")
     next_verification = UnicodeAttribute(null=True)
@@ -97,8 +125,9 @@ class MeterItem(Item, discriminator="Meter"):
     cur_month = UnicodeAttribute(null=True)
     cur_at = UnicodeAttribute(null=True)
     cur_channel = UnicodeAttribute(null=True)
-    cur_source = UnicodeAttribute(null=True)
     cur_who = UnicodeAttribute(null=True)
+    cur_ip = UnicodeAttribute(null=True)
+    cur_phone = UnicodeAttribute(null=True)
     cur_consumption = UnicodeAttribute(null=True)
     cur_warnings = ListAttribute(of=WarningMap, null=True)
     bot_enabled = BooleanAttribute(default=False)
@@ -106,6 +135,11 @@ class MeterItem(Item, discriminator="Meter"):
     seal_epoch = NumberAttribute(default=0)
     usual = UnicodeAttribute(null=True)
     usual_months = NumberAttribute(default=0)
+    # Index keys (keys.py): every meter is in its organization's index; only bot-on meters in the bots'.
+    org_pk = UnicodeAttribute(null=True)
+    bot_pk = UnicodeAttribute(null=True)
+    org_meters = OrgMetersIndex()
+    bot_meters = BotMetersIndex()
 
 
 class AccountLinkItem(Item, discriminator="AccountLink"):
@@ -160,8 +194,9 @@ class ReadingItem(Item, discriminator="Reading"):
     value = UnicodeAttribute()
     at = UnicodeAttribute()
     channel = UnicodeAttribute()
-    source = UnicodeAttribute()
     who = UnicodeAttribute()
+    ip = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
     consumption = UnicodeAttribute(null=True)
     warnings = ListAttribute(of=WarningMap, default=list)
 
