@@ -28,13 +28,14 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
     from ekc.config import ALL_SETTINGS
     from ekc.idempotency import persistence_layer
     from ekc.services import auth
-    from ekc.storage import connection, get_stores
+    from ekc.storage import connection, files, get_stores
 
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
     for name in ("DYNAMODB_ENDPOINT", "LOCAL_NOW", "AWS_LAMBDA_FUNCTION_NAME"):
         monkeypatch.delenv(name, raising=False)
     caches = (*ALL_SETTINGS, get_stores, connection, persistence_layer, auth._hasher, auth._decoy_hash)
+    files.forget()
     for cache in caches:
         cache.cache_clear()
     yield

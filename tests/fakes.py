@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ekc.domain.model import Account, AccountBundle, Meter, Organization, Submission
+from ekc.domain.notices import Notice
 from ekc.exceptions import Conflict, NotFound
 from ekc.storage import keys
 from ekc.storage.ports import LinkedAccount, LoginRecord, MeterKey, ReadingWrite, SessionRecord, Stores
@@ -161,6 +162,8 @@ class FakePeople:
         self.emails: dict[str, str] = {}  # person id -> e-mail
         self.links: dict[str, dict[str, LinkedAccount]] = defaultdict(dict)  # person -> number -> row
         self.sessions: dict[str, SessionRecord] = {}
+        self.pending: dict[str, list[Notice]] = defaultdict(list)
+        self._notice_ids = 0
 
     def create_login(self, person_id: str, email: str, password_hash: str, now: datetime) -> None:
         """A person with an e-mail login; Conflict if the e-mail is taken."""
@@ -205,6 +208,20 @@ class FakePeople:
     def delete_session(self, session_hash: str) -> None:
         """Revoke a session."""
         self.sessions.pop(session_hash, None)
+
+    def add_notice(self, person_ids: list[str], notice: Notice) -> None:
+        """Leave the same notice for each of these people."""
+        for person_id in person_ids:
+            self._notice_ids += 1
+            self.pending[person_id].append(replace(notice, id=f"n{self._notice_ids}"))
+
+    def notices(self, person_id: str) -> list[Notice]:
+        """The person's pending notices, oldest first."""
+        return sorted(self.pending[person_id], key=lambda n: n.at)
+
+    def clear_notices(self, person_id: str, notice_ids: list[str]) -> None:
+        """Forget notices that were told."""
+        self.pending[person_id] = [n for n in self.pending[person_id] if n.id not in notice_ids]
 
 
 class FakeAttempts:
@@ -273,3 +290,23 @@ class FakeStores(Stores):
     def snapshot(self) -> FakeStores:
         """A deep copy, to compare before and after."""
         return copy.deepcopy(self)
+
+
+class FakeFiles:
+    """The data bucket in memory."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str, dict[str, str]]] = {}
+
+    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        """Write or replace an object."""
+        self.objects[key] = (bytes(data), content_type, dict(metadata or {}))
+
+    def get(self, key: str) -> bytes | None:
+        """An object's bytes, or None."""
+        found = self.objects.get(key)
+        return None if found is None else found[0]
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under a prefix, in order."""
+        return sorted(k for k in self.objects if k.startswith(prefix))

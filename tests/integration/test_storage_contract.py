@@ -207,3 +207,25 @@ def test_contract_indexes_list_an_organizations_meters_and_its_bots(stores: Stor
     # And the listed keys fetch the meters themselves
     meters = stores.accounts.get_meters(everyone)
     assert sorted(m.id for m in meters) == ["77777.1", "77777.2", "77777.3"]
+
+
+def test_contract_notices_wait_for_their_person_until_cleared(stores: Stores) -> None:
+    # Given a notice left for two people
+    from ekc.domain.notices import Notice, NoticeCode
+
+    notice = Notice(
+        NoticeCode.BOT_OFF_RESEALED, T0, account="77777", meter_id="77777.1", params={"epoch": "1"}
+    )
+    stores.people.add_notice(["p-1", "p-2"], notice)
+    stores.people.add_notice(["p-1"], replace(notice, code=NoticeCode.ACCOUNT_LINKED, at=T0 + timedelta(1)))
+    # When p-1's notices are read
+    pending = stores.people.notices("p-1")
+    # Then both are there, oldest first, with their data
+    assert [(n.code, n.account, n.meter_id, n.params) for n in pending] == [
+        (NoticeCode.BOT_OFF_RESEALED, "77777", "77777.1", {"epoch": "1"}),
+        (NoticeCode.ACCOUNT_LINKED, "77777", "77777.1", {"epoch": "1"}),
+    ]
+    # And once cleared they are gone for p-1 only
+    stores.people.clear_notices("p-1", [n.id for n in pending])
+    assert stores.people.notices("p-1") == []
+    assert [n.code for n in stores.people.notices("p-2")] == [NoticeCode.BOT_OFF_RESEALED]

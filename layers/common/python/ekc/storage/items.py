@@ -201,6 +201,16 @@ class ReadingItem(Item, discriminator="Reading"):
     warnings = ListAttribute(of=WarningMap, default=list)
 
 
+class NoticeItem(Item, discriminator="Notice"):
+    """pk=PERSON#<id> sk=NOTICE#<server time>#<id>: to tell the person in their next conversation."""
+
+    code = UnicodeAttribute()
+    account = UnicodeAttribute(null=True)
+    meter_id = UnicodeAttribute(null=True)
+    params = MapAttribute(default=dict)
+    at = UnicodeAttribute()
+
+
 class AttemptsItem(Item, discriminator="Attempts"):
     """pk=ATTEMPTS#<what>#<whose> sk=W#<window start>: failures of a guessable thing, expired by TTL."""
 
@@ -217,5 +227,6 @@ MODELS: tuple[type[Item], ...] = (
     LoginItem,
     SessionItem,
     ReadingItem,
+    NoticeItem,
     AttemptsItem,
 )

@@ -11,6 +11,7 @@ LOGIN_SK = "LOGIN"
 SESSION_SK = "SESSION"
 LINK_PREFIX = "LINK#"
 READING_PREFIX = "R#"
+NOTICE_PREFIX = "NOTICE#"
 
 # Meters are spread over this many partitions of each organization index, so that no index partition
 # is hot at a country's 50 million meters (docs/storage.md has the arithmetic). Changing it means
@@ -46,6 +47,11 @@ def person_pk(person_id: str) -> str:
 def link_sk(whose: str) -> str:
     """A link: in an account's partition keyed by the person, in a person's by the account."""
     return f"{LINK_PREFIX}{whose}"
+
+
+def notice_sk(at_iso: str, suffix: str) -> str:
+    """A notice in a person's partition, oldest first."""
+    return f"{NOTICE_PREFIX}{at_iso}#{suffix}"
 
 
 def email_pk(email: str) -> str:

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from ekc.domain.model import Account, Organization
+from ekc.domain.notices import Notice, NoticeCode
 from ekc.exceptions import Conflict
 from ekc.storage import keys
 from ekc.storage.base import errors, iso, resolved
 from ekc.storage.catalogue import DynamoCatalogue
-from ekc.storage.items import AccountLinkItem, CatalogItem, LoginItem, PersonItem, PersonLinkItem, SessionItem
+from ekc.storage.items import (
+    AccountLinkItem,
+    CatalogItem,
+    LoginItem,
+    NoticeItem,
+    PersonItem,
+    PersonLinkItem,
+    SessionItem,
+)
 from ekc.storage.ports import LinkedAccount, LoginRecord, SessionRecord
+
+NOTICE_LIFETIME = timedelta(days=60)
 
 
 class DynamoPeople:
@@ -132,6 +144,48 @@ class DynamoPeople:
         """Revoke: 1 DeleteItem."""
         with errors():
             SessionItem(keys.session_pk(session_hash), keys.SESSION_SK).delete()
+
+    # ---- notices -------------------------------------------------------------------------------
+
+    def add_notice(self, person_ids: list[str], notice: Notice) -> None:
+        """The same notice for several people: BatchWriteItem, 25 a request; kept 60 days at most."""
+        at = iso(notice.at)
+        with errors(), NoticeItem.batch_write() as batch:
+            for person_id in person_ids:
+                batch.save(
+                    NoticeItem(
+                        keys.person_pk(person_id),
+                        keys.notice_sk(at, uuid.uuid4().hex[:8]),
+                        code=str(notice.code),
+                        account=notice.account,
+                        meter_id=notice.meter_id,
+                        params=dict(notice.params),
+                        at=at,
+                        ttl=notice.at + NOTICE_LIFETIME,
+                    )
+                )
+
+    def notices(self, person_id: str) -> list[Notice]:
+        """The person's pending notices, oldest first: 1 Query."""
+        with errors():
+            items = NoticeItem.query(keys.person_pk(person_id), NoticeItem.sk.startswith(keys.NOTICE_PREFIX))
+            return [
+                Notice(
+                    NoticeCode(i.code),
+                    datetime.fromisoformat(i.at),
+                    i.account,
+                    i.meter_id,
+                    dict(i.params.as_dict()) if i.params else {},
+                    i.sk,
+                )
+                for i in items
+            ]
+
+    def clear_notices(self, person_id: str, notice_ids: list[str]) -> None:
+        """Delete told notices: BatchWriteItem."""
+        with errors(), NoticeItem.batch_write() as batch:
+            for notice_id in notice_ids:
+                batch.delete(NoticeItem(keys.person_pk(person_id), notice_id))
 
 
 def _session_from(item: SessionItem) -> SessionRecord:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from ekc.domain.model import Account, AccountBundle, Meter, Organization, Submission
+from ekc.domain.notices import Notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +170,18 @@ class People(Protocol):
         """Revoke a session."""
         ...
 
+    def add_notice(self, person_ids: list[str], notice: Notice) -> None:
+        """Leave the same notice for each of these people."""
+        ...
+
+    def notices(self, person_id: str) -> list[Notice]:
+        """The person's pending notices, oldest first."""
+        ...
+
+    def clear_notices(self, person_id: str, notice_ids: list[str]) -> None:
+        """Forget notices that were told."""
+        ...
+
 
 class Attempts(Protocol):
     """Failed guesses at guessable things, counted per window."""
@@ -179,6 +192,22 @@ class Attempts(Protocol):
 
     def add_failure(self, keys: list[str], window: int, expires: datetime) -> None:
         """Count one failure against every key."""
+        ...
+
+
+class Files(Protocol):
+    """Objects in the data bucket (exports, imports), by key."""
+
+    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        """Write or replace an object."""
+        ...
+
+    def get(self, key: str) -> bytes | None:
+        """An object's bytes, or None."""
+        ...
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under a prefix, in order."""
         ...
 
 
