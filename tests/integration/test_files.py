@@ -30,7 +30,6 @@ def test_files_put_get_and_list_by_prefix(monkeypatch: pytest.MonkeyPatch) -> No
 def test_files_without_a_bucket_says_storage_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a bucket name that does not exist
     monkeypatch.setenv("DATA_BUCKET", "no-such-bucket")
-    with mock_aws():
-        # Then writing is refused as "not written", never as success
-        with pytest.raises(StorageUnavailable):
-            get_files().put("exports/x.csv", b"x", "text/csv")
+    # Then writing is refused as "not written", never as success
+    with mock_aws(), pytest.raises(StorageUnavailable):
+        get_files().put("exports/x.csv", b"x", "text/csv")
