@@ -1,7 +1,9 @@
 """The plausibility rule on the corpora: typos caught, genuine readings questioned, new rule against old.
 
 `measure()` returns (and prints) the figures of the new rule (ekc.domain.plausibility, DEFAULT_RULE)
-and of the old one (ekc.domain.values.assess: 10x a running mean), plus the old one at a flat 3x.
+and of the old one (ekc.domain.values.assess: 10x a running mean), plus the old one at a flat 3x:
+typos caught (questioned or refused) of all typos, genuine readings questioned of all genuine ones,
+the same by typo effect and by kind, and what follows a typo confirmed by mistake.
 `python -m bench.plausibility --tradeoff` also prints the trade-off table of docs/plausibility.md.
 Counting, not timing: the figures are the same on every machine.
 """
@@ -17,7 +19,14 @@ from typing import Any
 
 from ekc.domain.plausibility import DEFAULT_RULE, Rule
 from tests.unit.data.plausibility_corpus import CorpusMeter, fingerprint, generate
-from tests.unit.data.plausibility_scoring import EFFECTS, Replay, new_rule, old_rule, score
+from tests.unit.data.plausibility_scoring import (
+    EFFECTS,
+    Replay,
+    new_rule,
+    old_rule,
+    score,
+    score_after_confirmed_typos,
+)
 
 RULES: dict[str, Callable[[CorpusMeter], Replay]] = {
     "new": new_rule(DEFAULT_RULE),
@@ -67,6 +76,7 @@ def measure(tradeoff: bool = False) -> dict[str, Any]:
         results[name]["genuine_questioned_by_kind"] = {
             k: c["questioned"] + c["refused"] for k, c in sorted(s.genuine_by_kind.items())
         }
+        results[name]["after_confirmed_typo"] = score_after_confirmed_typos(corpora, make).figures()
     if tradeoff:
         rows = {}
         for name, make in TRADEOFF.items():

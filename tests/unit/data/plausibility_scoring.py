@@ -22,10 +22,9 @@ from typing import Any
 from ekc.domain import plausibility as p
 from ekc.domain.kinds import KINDS, MeterKind
 from ekc.domain.months import Month
-from ekc.domain.values import QUANTUM, assess, updated_usual
-from ekc.domain.values import parse_value as old_parse
-from ekc.exceptions import InvalidValue
 from tests.unit.data.plausibility_corpus import Corpora, CorpusMeter, Series
+
+QUANTUM = Decimal("0.001")
 
 _NUMBER = re.compile(r"^(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]{0,3}))?$")
 WINTER = (11, 12, 1, 2, 3)
@@ -37,6 +36,22 @@ def parse_new(text: str) -> Decimal | None:
     if match is None:
         return None
     return Decimal(f"{match['int']}.{match['frac'] or '0'}").quantize(QUANTUM)
+
+
+def old_parse(text: str, digits: int) -> Decimal | None:
+    """The old parser (values.parse_value before this change): also refuses more digits than the dial."""
+    value = parse_new(text)
+    if value is None or len(text.split(".")[0].lstrip("0")) > digits:
+        return None
+    return value
+
+
+def old_updated_usual(usual: Decimal | None, months: int, consumption: Decimal) -> tuple[Decimal, int]:
+    """The old running mean (values.updated_usual): over at most the last 12 months."""
+    if usual is None or months == 0:
+        return consumption.quantize(QUANTUM), 1
+    weight = min(months + 1, 12)
+    return (usual + (consumption - usual) / weight).quantize(QUANTUM), weight
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +209,8 @@ class OldReplay(Replay):
         self.previous: Decimal | None = None
 
     def _judge(self, typed: str) -> tuple[Verdict, Decimal | None]:
-        try:
-            value = old_parse(typed, self.meter.dial_digits)
-        except InvalidValue:
+        value = old_parse(typed, self.meter.dial_digits)
+        if value is None:
             return Verdict("refused"), None
         consumption, needs, code = old_assess(
             value,
@@ -218,7 +232,7 @@ class OldReplay(Replay):
         verdict, value = self._judge(typed)
         assert value is not None, f"a genuine reading was refused: {typed}"
         if verdict.consumption is not None and verdict.consumption >= 0:
-            self.usual, self.months = updated_usual(self.usual, self.months, verdict.consumption)
+            self.usual, self.months = old_updated_usual(self.usual, self.months, verdict.consumption)
         self.previous = value
         return verdict
 
@@ -330,7 +344,13 @@ def old_rule(factor: int = 10) -> Callable[[CorpusMeter], Replay]:
 
 
 def replica_matches_assess(corpora: Corpora) -> int:
-    """Check old_assess(factor=10) against the real assess on every genuine reading; return the count."""
+    """Check the old rule's replicas against ekc.domain.values on the corpus; return how many values agree.
+
+    Only this check needs ekc.domain.values: when the old rule is gone, drop it with its test.
+    """
+    from ekc.domain.values import assess, parse_value, updated_usual
+    from ekc.exceptions import InvalidValue
+
     checked = 0
     for series in corpora.series:
         meter = series.meter
@@ -339,6 +359,7 @@ def replica_matches_assess(corpora: Corpora) -> int:
         previous: Decimal | None = None
         for reading in series.readings:
             value = old_parse(reading.typed, meter.dial_digits)
+            assert value is not None and value == parse_value(reading.typed, meter.dial_digits)
             for candidate in {value, (value * 10).quantize(QUANTUM)}:
                 real = assess(candidate, previous, kind=meter.kind, digits=meter.dial_digits, usual=usual)
                 mine = old_assess(
@@ -352,8 +373,20 @@ def replica_matches_assess(corpora: Corpora) -> int:
                 value, previous, kind=meter.kind, digits=meter.dial_digits, usual=usual, factor=10
             )
             if consumption is not None and consumption >= 0:
-                usual, months = updated_usual(usual, months, consumption)
+                real_mean = updated_usual(usual, months, consumption)
+                usual, months = old_updated_usual(usual, months, consumption)
+                if real_mean != (usual, months):
+                    raise AssertionError(f"running mean differs at {meter.id} {reading.month}")
             previous = value
+    for typo in corpora.typos:
+        meter = corpora.series[typo.series].meter
+        try:
+            real_value: Decimal | None = parse_value(typo.typed, meter.dial_digits)
+        except InvalidValue:
+            real_value = None
+        if real_value != old_parse(typo.typed, meter.dial_digits):
+            raise AssertionError(f"old parser differs on {typo.typed!r}")
+        checked += 1
     return checked
 
 

@@ -3,16 +3,18 @@
 The rule, in words (docs/plausibility.md has the reasons and the measurements):
 - A meter remembers its last 13 months of use (`UsageProfile`): per month, the use and how it is known
   (measured, spread over months that were not read, a confirmed high, a rollover, the bot's guess).
-- Its usual use for a month is the largest of: the median of the last year's use with the kind's seasons
-  taken out and this month's put back; the same for the last 3 months (a household that changed); for
-  kinds whose seasons differ between homes (gas: cooking or heating), the plain median of the last 3
-  months; and what the meter used in the same season last year. Confirmed highs count for nothing until
-  a second one in a row shows the household really changed; rollovers and the bot's guesses count half.
+- Its usual use for a month is the largest of: the median of the year's use with the kind's seasons
+  taken out and this month's put back; the same over the last 3 months (a household that changed); for
+  kinds whose seasons differ between homes (gas for cooking or for heating), the plain median of the
+  last 3 months; and what the meter used in the same season last year. Months with no use (nobody home)
+  are left out. A confirmed high counts for nothing, except that the month right after it may match it
+  (a household that really changed is asked once); two in a row are both trusted. Rollovers and the
+  bot's guesses count half.
 - A reading's use above `factor` (3) times the usual use of the months it covers, never below a per-kind
-  floor, is questioned. With too little history the bound is the kind's ceiling for a new meter.
+  floor, is questioned. With under 3 months of history the kind's new-meter bound applies too.
 - Lower than the previous reading is a rollover only when the dial's digits are known and the use it
-  implies passes the same bound (and the previous reading was not a lone confirmed high): otherwise it is
-  lower-than-previous, saved with its warning and no consumption.
+  implies passes the same bound (and the previous reading was not a lone confirmed high, perhaps a typo
+  confirmed by mistake): otherwise it is lower-than-previous, saved with its warning, no consumption.
 - More integer digits than the dial is questioned, not refused.
 """
 
@@ -67,7 +69,8 @@ _WEIGHTS = {
 class KindRule:
     """How a kind's use varies through the year, and its bounds when history says little."""
 
-    # Relative use by calendar month (January first) of a typical meter of this kind.
+    # Relative use by calendar month (January first) of a meter of this kind that follows the seasons
+    # (gas: a heated home). A season's first month leans high: heating starts earlier in some years.
     shape: tuple[Decimal, ...]
     # A month's upper bound is never below this: tiny users may still use a little more.
     floor: Decimal
