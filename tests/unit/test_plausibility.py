@@ -309,6 +309,20 @@ def test_profile_two_confirmed_highs_in_a_row_are_trusted() -> None:
     assert not judge("5000", "5950", profile, Month(2024, 3), kind=MeterKind.ELECTRICITY).needs_confirmation
 
 
+def test_profile_high_after_trusted_highs_is_not_trusted() -> None:
+    # Given a household whose new level two confirmations made trusted
+    profile = history(Month(2023, 1), ["200"] * 10)
+    for month in (Month(2023, 11), Month(2023, 12)):
+        profile = profile.updated(month, Decimal(900), confirmed_high=True, rollover=False, months_elapsed=1)
+    # When one more high is confirmed (perhaps a typo confirmed by mistake)
+    profile = profile.updated(
+        Month(2024, 1), Decimal(90000), confirmed_high=True, rollover=False, months_elapsed=1
+    )
+    # Then it stays alone and counts for nothing
+    assert profile.uses[-1].flags == {Flag.HIGH}
+    assert profile.uses[-1].weight == 0
+
+
 def test_profile_rollover_counts_half() -> None:
     # Given a month whose use came from a rollover
     profile = UsageProfile().updated(

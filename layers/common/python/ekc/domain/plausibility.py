@@ -169,7 +169,7 @@ def _plain(number: Decimal) -> str:
 class UsageProfile:
     """What a meter remembers of its use: at most the last 13 months, oldest first.
 
-    Stored as one short string (`to_text`, about 60-90 bytes) on the meter item.
+    Stored as one short string on the meter item (`to_text`: 50 bytes typically, 165 at most).
     """
 
     uses: tuple[MonthUse, ...] = ()
@@ -218,11 +218,11 @@ class UsageProfile:
             flags.add(Flag.ESTIMATED)
         kept = {_index(u.month): u for u in self.uses if not first <= _index(u.month) <= end}
         if confirmed_high:
-            before = [i for i in kept if i < first]
-            # Walk back over the previous reading's months: if it was a confirmed high too, both are real.
+            # Walk back over the previous reading's months: if it was a lone confirmed high too, both are
+            # real. Trusted highs before do not vouch for a new one: that may be a typo confirmed by mistake.
             run = []
-            for i in sorted(before, reverse=True):
-                if Flag.HIGH not in kept[i].flags and Flag.TRUSTED_HIGH not in kept[i].flags:
+            for i in sorted((i for i in kept if i < first), reverse=True):
+                if Flag.HIGH not in kept[i].flags:
                     break
                 run.append(i)
             if run:
