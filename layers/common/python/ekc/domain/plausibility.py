@@ -26,7 +26,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from functools import lru_cache
 
-from ekc.domain.kinds import KINDS, MeterKind
+from ekc.domain.kinds import KINDS, MeterKind, Unit
 from ekc.domain.months import Month
 
 QUANTUM = Decimal("0.001")
@@ -298,7 +298,7 @@ class UsageProfile:
 class Question:
     """What a channel needs to ask the resident: the numbers behind 'is this right?'."""
 
-    unit: str
+    unit: Unit  # the kind's unit code; each channel words it
     consumption: Decimal | None  # what the new value means (None for a first reading)
     months: int  # how many months it covers
     usual_monthly: Decimal | None  # the usual use per month at this time of year (None: no history)
