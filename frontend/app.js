@@ -83,6 +83,9 @@ const T = {
       'разом 8 або 9 цифр. Наприклад, рахунок 77777 і SRC-код 512: 77777512.',
     addButton: 'Додати адресу',
     addInvalid: 'Введіть 8 або 9 цифр: номер особового рахунку і SRC-код підряд.',
+    holderLabel: 'Прізвище власника рахунку',
+    holderHint: 'Так, як його надруковано в рахунку-квитанції, наприклад: Горшеньов.',
+    holderMissing: 'Введіть прізвище власника рахунку.',
     added: (a) => `Адресу додано: ${a.address}, особовий рахунок ${a.number}.`,
   },
   account: {
@@ -842,19 +845,25 @@ function addAddressSection(view) {
     id: 'add-code', label: T.cabinet.addLabel, hint: T.cabinet.addHint, type: 'text', inputmode: 'numeric',
     autocomplete: 'off', pattern: '[0-9 ]*', maxlength: '12', class: 'input--code',
   });
+  // Asked for only when the server says the code alone may not be judged now (docs/api.md).
+  const holder = field({
+    id: 'add-holder', label: T.cabinet.holderLabel, hint: T.cabinet.holderHint, type: 'text',
+    autocomplete: 'off', maxlength: '64', lang: 'uk',
+  });
+  holder.wrap.hidden = true;
   const done = h('p', { class: 'form-success', role: 'status', id: 'add-done' });
   const button = h('button', { type: 'submit', class: 'btn btn--primary' }, T.cabinet.addButton);
   const form = h('form', { class: 'section card', novalidate: true, 'aria-labelledby': 'add-heading', id: 'add-form' },
-    h('h2', { id: 'add-heading' }, T.cabinet.add), code.wrap, button, done);
+    h('h2', { id: 'add-heading' }, T.cabinet.add), code.wrap, holder.wrap, button, done);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    withBusy(button, () => addAddress(view, code, done));
+    withBusy(button, () => addAddress(view, code, holder, done));
   });
   return form;
 }
 
-/** Validate and link an address by account + SRC code. */
-async function addAddress(view, code, done) {
+/** Validate and link an address by account + SRC code (and the holder's surname, once asked for). */
+async function addAddress(view, code, holder, done) {
   done.textContent = '';
   const digits = code.input.value.replace(/[\s\u00a0-]/g, '');
   if (!/^\d{8,9}$/.test(digits)) {
@@ -863,11 +872,28 @@ async function addAddress(view, code, done) {
     return;
   }
   setFieldError(code, '');
+  const body = { code: digits };
+  if (!holder.wrap.hidden) {
+    const surname = holder.input.value.trim();
+    if (!surname) {
+      setFieldError(holder, T.cabinet.holderMissing);
+      holder.input.focus();
+      return;
+    }
+    setFieldError(holder, '');
+    body.holder = surname;
+  }
   let answer;
   try {
-    answer = await api('POST', '/api/accounts', { code: digits });
+    answer = await api('POST', '/api/accounts', body);
   } catch (err) {
     if (err.redirected) return;
+    if (err.code === 'holder_needed' || err.code === 'bad_holder') {
+      holder.wrap.hidden = false;
+      setFieldError(holder, err.message);
+      holder.input.focus();
+      return;
+    }
     setFieldError(code, err.message);
     code.input.focus();
     return;
@@ -876,6 +902,9 @@ async function addAddress(view, code, done) {
   if (!view.accounts.some((x) => x.number === a.number)) view.accounts.push(a);
   if (!getChosen()) setChosen(a.number);
   code.input.value = '';
+  holder.input.value = '';
+  holder.wrap.hidden = true;
+  setFieldError(holder, '');
   redrawCabinet(view);
   done.textContent = T.cabinet.added(a);
 }

@@ -7,6 +7,7 @@ runs the same scenarios against both, so this copy cannot drift from the real on
 from __future__ import annotations
 
 import copy
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -17,7 +18,16 @@ from ekc.domain.model import Account, AccountBundle, Meter, Organization, Submis
 from ekc.domain.notices import Notice
 from ekc.exceptions import Conflict, NotFound
 from ekc.storage import keys
-from ekc.storage.ports import LinkedAccount, LoginRecord, MeterKey, ReadingWrite, SessionRecord, Stores
+from ekc.storage.ports import (
+    Cell,
+    LinkedAccount,
+    LoginRecord,
+    MeterKey,
+    ReadingWrite,
+    Reservation,
+    SessionRecord,
+    Stores,
+)
 
 
 class FakeCatalogue:
@@ -41,7 +51,7 @@ class FakeAccounts:
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
         self.meters: dict[str, Meter] = {}  # by meter id (ids are unique across accounts)
-        self.linked: dict[str, set[str]] = defaultdict(set)  # account -> person ids
+        self.linked: dict[str, dict[str, datetime]] = defaultdict(dict)  # account -> person id -> linked at
 
     def load_account(self, number: str) -> AccountBundle | None:
         """The account with its meters and linked people, or None."""
@@ -49,15 +59,27 @@ class FakeAccounts:
         if account is None:
             return None
         meters = sorted((m for m in self.meters.values() if m.account == number), key=lambda m: m.id)
-        return AccountBundle(account, meters, frozenset(self.linked[number]))
+        since = dict(self.linked.get(number, {}))
+        return AccountBundle(account, meters, frozenset(since), since)
 
     def get_account(self, number: str) -> Account | None:
         """The account alone, or None."""
         return self.accounts.get(number)
 
     def put_account(self, account: Account) -> None:
-        """Create or replace an account."""
-        self.accounts[account.number] = account
+        """Create or replace an account; its token generation stays what it was (only a bump changes it)."""
+        stored = self.accounts.get(account.number)
+        self.accounts[account.number] = replace(
+            account, token_generation=stored.token_generation if stored else 0
+        )
+
+    def bump_token_generation(self, number: str) -> int:
+        """Raise the account's token generation by one; NotFound if there is no such account."""
+        stored = self.accounts.get(number)
+        if stored is None:
+            raise NotFound()
+        self.accounts[number] = replace(stored, token_generation=stored.token_generation + 1)
+        return stored.token_generation + 1
 
     def put_meter(self, meter: Meter) -> None:
         """Create or replace a meter."""
@@ -184,12 +206,12 @@ class FakePeople:
         """Link both sides; a replay is harmless."""
         row = LinkedAccount(account.number, account.city, account.city_code, account.holder, account.address)
         self.links[person_id][account.number] = row
-        self._accounts.linked[account.number].add(person_id)
+        self._accounts.linked[account.number][person_id] = now
 
     def unlink(self, person_id: str, number: str) -> None:
         """Remove both sides; removing twice is harmless."""
         self.links[person_id].pop(number, None)
-        self._accounts.linked[number].discard(person_id)
+        self._accounts.linked[number].pop(person_id, None)
 
     def create_session(self, session_hash: str, record: SessionRecord) -> None:
         """Store a new session."""
@@ -225,23 +247,53 @@ class FakePeople:
 
 
 class FakeAttempts:
-    """Failure counters per (key, window)."""
+    """Guess counters per cell; a reservation is atomic (one lock), like a conditional ADD."""
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[str, int], int] = defaultdict(int)
-        self.expires: dict[tuple[str, int], datetime] = {}
-        self.asked: list[tuple[list[str], list[int]]] = []
+        self.counts_: dict[Cell, int] = defaultdict(int)
+        self.expires: dict[Cell, datetime] = {}
+        self.asked: list[list[Cell]] = []
+        self.reservations = 0  # transactions that counted guesses
+        self._lock = threading.Lock()
+        # Runs after each read: a test makes parallel requests all read before any of them writes.
+        self.after_read: Callable[[], None] | None = None
 
-    def failures_by_window(self, keys: list[str], windows: list[int]) -> list[dict[str, int]]:
-        """Failures per key, one dict per window in the order given."""
-        self.asked.append((list(keys), list(windows)))
-        return [{key: self.counts[(key, window)] for key in keys} for window in windows]
+    def counts(self, cells: list[Cell]) -> dict[Cell, int]:
+        """The guesses counted in each cell."""
+        with self._lock:
+            self.asked.append(list(cells))
+            found = {cell: self.counts_.get(cell, 0) for cell in cells}
+        if self.after_read is not None:
+            self.after_read()
+        return found
 
-    def add_failure(self, keys: list[str], window: int, expires: datetime) -> None:
-        """Count one failure against every key."""
-        for key in keys:
-            self.counts[(key, window)] += 1
-            self.expires[(key, window)] = expires
+    def reserve(self, wanted: list[Reservation]) -> list[Cell]:
+        """Count one guess in every cell, all or none, each only below its limit; the cells that refused."""
+        with self._lock:
+            refused = [r.cell for r in wanted if r.below <= 0 or self.counts_.get(r.cell, 0) >= r.below]
+            if refused or not wanted:
+                return refused
+            for r in wanted:
+                self.counts_[r.cell] += 1
+                self.expires[r.cell] = r.expires
+            self.reservations += 1
+            return []
+
+    def release(self, cells: list[Cell]) -> None:
+        """Give back reserved guesses (never below zero)."""
+        with self._lock:
+            if all(self.counts_.get(cell, 0) > 0 for cell in cells):
+                for cell in cells:
+                    self.counts_[cell] -= 1
+
+    def __deepcopy__(self, memo: dict[int, object]) -> FakeAttempts:
+        # A lock cannot be copied; a snapshot gets its own.
+        twin = FakeAttempts()
+        twin.counts_ = copy.deepcopy(self.counts_, memo)
+        twin.expires = dict(self.expires)
+        twin.asked = copy.deepcopy(self.asked, memo)
+        twin.reservations = self.reservations
+        return twin
 
 
 class FakeStores(Stores):

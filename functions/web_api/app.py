@@ -77,9 +77,10 @@ class QrSignIn(BaseModel):
 
 
 class LinkRequest(BaseModel):
-    """Account number and SRC code written together."""
+    """Account number and SRC code written together; the holder's surname when the answer asked for it."""
 
     code: str = Field(max_length=40)
+    holder: str | None = Field(default=None, max_length=100)
 
 
 def _number_as_text(value: Any) -> Any:
@@ -239,8 +240,8 @@ def sign_out() -> Response[Any]:
 
 @app.get("/api/me")
 def me() -> Response[dict]:
-    """Who is signed in, and the CSRF token for this session."""
-    return _json(_me(_session()))
+    """Who is signed in, and the CSRF token for this session (an invoice-QR session: if still valid)."""
+    return _json(_me(auth.confirm(_session())))
 
 
 @app.get("/api/accounts")
@@ -253,7 +254,7 @@ def list_accounts() -> Response[dict]:
 @app.post("/api/accounts")
 def link_account(body: LinkRequest) -> Response[dict]:
     """Add an address by account number + SRC code."""
-    linked = accounts.link_account(_changing_session().caller, body.code)
+    linked = accounts.link_account(_changing_session().caller, body.code, holder=body.holder)
     return _json({"account": web.account_summary(linked)}, HTTPStatus.CREATED)
 
 

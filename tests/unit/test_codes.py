@@ -1,4 +1,4 @@
-"""Account + SRC codes as typed from the invoice, and the rate limit on guessing them."""
+"""Account + SRC codes as typed from the invoice, and the budgets that price guessing them."""
 
 from __future__ import annotations
 
@@ -9,29 +9,32 @@ import pytest
 
 from ekc.channels.ukrainian import clock_time
 from ekc.domain.windows import KYIV
-from ekc.exceptions import InvalidCode, InvalidRequest, TooManyAttempts
+from ekc.exceptions import InvalidCode, InvalidRequest
 from ekc.services import attempts
-from ekc.services.accounts import split_code
+from ekc.services.accounts import split_code, surname_key
+from ekc.services.attempts import Budget, Claim
+from ekc.storage.ports import Cell
 from tests.fakes import FakeAttempts
 from tests.unit.texts import error_text
 
 ALLOWED = 5
 MINUTES = 15
-PERSON = "link#person#p-1"
-ACCOUNT = "link#account#77777"
+BUDGET = Budget("test", ALLOWED, timedelta(minutes=MINUTES))
+PERSON = Claim(BUDGET, "person#p-1")
+ACCOUNT = Claim(BUDGET, "account#77777")
 # 23/07/2019 10:00:00 UTC is the start of a 15-minute window (and 13:00 in Kyiv, UTC+3 in summer).
 T0 = datetime(2019, 7, 23, 10, 0, 0, tzinfo=UTC)
 
 
-def fail_times(repo: FakeAttempts, keys: list[str], times: int, at: datetime) -> None:
-    """`times` failed guesses at `at`."""
+def fail_times(repo: FakeAttempts, claims: list[Claim], times: int, at: datetime) -> None:
+    """`times` wrong guesses at `at`: each reserved, and kept (a wrong guess is not given back)."""
     for _ in range(times):
-        attempts.fail(repo, keys, MINUTES, at)  # type: ignore[arg-type]
+        attempts.reserve(repo, claims, at)  # type: ignore[arg-type]
 
 
-def check(repo: FakeAttempts, keys: list[str], at: datetime) -> None:
-    """The rate limit's check with the production limits."""
-    attempts.check(repo, keys, ALLOWED, MINUTES, at)  # type: ignore[arg-type]
+def check(repo: FakeAttempts, claims: list[Claim], at: datetime) -> attempts.Reserved:
+    """One more guess, reserved if the budgets allow it."""
+    return attempts.reserve(repo, claims, at)  # type: ignore[arg-type]
 
 
 # ---- split_code ----------------------------------------------------------------------------------------
@@ -70,6 +73,13 @@ def test_split_code_takes_the_last_three_digits_as_src(code: str, account: str, 
         "-77777512",
         "+77777512",
         "77777.512",
+        "٧٧٧٧٧٥١٢",  # Arabic-Indic digits: str.isdigit() says yes
+        "７７７７７５１２",  # fullwidth digits
+        "۷۷۷۷۷۵۱۲",  # Extended Arabic-Indic (Persian) digits
+        "77777５12",  # one fullwidth digit among ASCII ones
+        "7777751²",  # a superscript two
+        "77777512\u200b",  # a zero-width space is not a space to forgive
+        "O7777512",  # a letter O for a zero
     ],
 )
 def test_split_code_refuses_anything_but_8_or_9_digits(code: str) -> None:
@@ -84,19 +94,42 @@ def test_split_code_refuses_anything_but_8_or_9_digits(code: str) -> None:
     assert "SRC" in error_text(caught.value)
 
 
-# ---- attempts: failures counted in 15-minute windows ----------------------------------------------------
+# ---- surnames as typed -------------------------------------------------------------------------------
 
 
-def test_attempts_fail_counts_against_every_key_in_the_current_window() -> None:
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("Горшеньов М. Ю.", "горшеньов"),
+        ("  ГОРШЕНЬОВ ", "горшеньов"),
+        ("горшеньов,", "горшеньов"),
+        ("Дем’яненко", "дем'яненко"),
+        ("Демʼяненко", "дем'яненко"),
+        ("Квітка-Основ'яненко Г. Ф.", "квітка-основ'яненко"),
+        ("", ""),
+    ],
+)
+def test_surname_key_folds_case_initials_and_apostrophes(typed: str, key: str) -> None:
+    # Given a surname as the invoice prints it or as a resident types it
+    # When it is folded / Then the forms of one surname meet, and initials do not matter
+    assert surname_key(typed) == key
+
+
+# ---- budgets: a guess is reserved before it is judged ---------------------------------------------------
+
+
+def test_attempts_reserve_counts_against_every_claim_in_the_current_window() -> None:
     # Given an empty record
     repo = FakeAttempts()
-    # When a guess fails at 10:07 UTC
-    attempts.fail(repo, [PERSON, ACCOUNT], MINUTES, T0 + timedelta(minutes=7))  # type: ignore[arg-type]
-    # Then both the person and the account have one failure, in the window that started at 10:00,
-    # kept for two windows
+    # When a guess is reserved at 10:07 UTC
+    reserved = check(repo, [PERSON, ACCOUNT], T0 + timedelta(minutes=7))
+    # Then the person and the account each count one, in the window that started at 10:00,
+    # kept until the end of the next window
     window = int(T0.timestamp()) // (MINUTES * 60)
-    assert dict(repo.counts) == {(PERSON, window): 1, (ACCOUNT, window): 1}
-    assert repo.expires[(PERSON, window)] == T0 + timedelta(minutes=7 + 2 * MINUTES)
+    cells = {Cell(PERSON.key, window), Cell(ACCOUNT.key, window)}
+    assert {c: n for c, n in repo.counts_.items() if n} == dict.fromkeys(cells, 1)
+    assert set(reserved.cells) == cells
+    assert repo.expires[Cell(PERSON.key, window)] == T0 + timedelta(minutes=2 * MINUTES)
 
 
 @pytest.mark.parametrize(
@@ -111,67 +144,99 @@ def test_attempts_fail_counts_against_every_key_in_the_current_window() -> None:
 def test_attempts_windows_change_at_quarter_hours(
     first: datetime, second: datetime, same_window: bool
 ) -> None:
-    # Given failures at two moments
+    # Given guesses at two moments
     repo = FakeAttempts()
-    attempts.fail(repo, [PERSON], MINUTES, first)  # type: ignore[arg-type]
-    attempts.fail(repo, [PERSON], MINUTES, second)  # type: ignore[arg-type]
+    check(repo, [PERSON], first)
+    check(repo, [PERSON], second)
     # Then they share a window exactly when no quarter-hour boundary lies between them
-    assert (len(repo.counts) == 1) is same_window
+    assert (len([n for n in repo.counts_.values() if n]) == 1) is same_window
 
 
-def test_attempts_check_allows_fewer_failures_than_the_limit() -> None:
-    # Given four failed guesses
+def test_attempts_reserve_allows_fewer_guesses_than_the_limit() -> None:
+    # Given four wrong guesses
     repo = FakeAttempts()
     fail_times(repo, [PERSON, ACCOUNT], ALLOWED - 1, T0 + timedelta(minutes=1))
-    # When the fifth guess is checked / Then it may go ahead
+    # When the fifth guess comes / Then it is reserved
     check(repo, [PERSON, ACCOUNT], T0 + timedelta(minutes=2))
-    # and the check read this window and the previous one only
+    # and the read asked for this window and the previous one only
     window = int(T0.timestamp()) // (MINUTES * 60)
-    assert repo.asked[-1] == ([PERSON, ACCOUNT], [window - 1, window])
+    assert {c.window for c in repo.asked[-1]} == {window - 1, window}
 
 
-def test_attempts_check_refuses_at_the_limit_with_a_kyiv_time() -> None:
-    # Given five failed guesses at 10:01 UTC (13:01 in Kyiv)
+def test_attempts_reserve_refuses_at_the_limit_with_a_kyiv_time() -> None:
+    # Given five wrong guesses at 10:01 UTC (13:01 in Kyiv)
     repo = FakeAttempts()
     fail_times(repo, [PERSON, ACCOUNT], ALLOWED, T0 + timedelta(minutes=1))
-    # When a sixth guess is checked
-    with pytest.raises(TooManyAttempts) as caught:
+    # When a sixth guess comes
+    with pytest.raises(attempts.Refused) as caught:
         check(repo, [PERSON, ACCOUNT], T0 + timedelta(minutes=2))
-    # Then it is refused, and the time in the message is Kyiv's
-    assert caught.value.code == "too_many_attempts"
-    until = clock_time(caught.value.params["until"])
+    # Then it is refused, naming both budgets and a time in Kyiv, and nothing more was counted
+    assert caught.value.budgets == (BUDGET, BUDGET)
+    until = clock_time(caught.value.until)
     assert re.fullmatch(r"\d\d:\d\d", until)
     assert until.startswith("13:")
-    assert until in error_text(caught.value)
+    assert sum(repo.counts_.values()) == 2 * ALLOWED
 
 
-def test_attempts_check_refuses_when_any_one_key_is_exhausted() -> None:
-    # Given an account guessed at five times by others, and a person with no failures
+def test_attempts_reserve_is_all_or_nothing_when_one_claim_is_spent() -> None:
+    # Given an account guessed at five times by others, and a person with no guesses
     repo = FakeAttempts()
     fail_times(repo, [ACCOUNT], ALLOWED, T0 + timedelta(minutes=1))
-    # When this person tries that account / Then it is refused (the account is protected on its own)
-    with pytest.raises(TooManyAttempts):
-        check(repo, ["link#person#p-2", ACCOUNT], T0 + timedelta(minutes=2))
-    # but the same person may still try another account
-    check(repo, ["link#person#p-2", "link#account#88888"], T0 + timedelta(minutes=2))
+    other = Claim(BUDGET, "person#p-2")
+    # When this person guesses at that account / Then it is refused (the account is protected on its own)
+    with pytest.raises(attempts.Refused) as caught:
+        check(repo, [other, ACCOUNT], T0 + timedelta(minutes=2))
+    assert [b.name for b in caught.value.budgets] == ["test"]
+    # and the person was not charged for a guess that was never judged
+    assert all(c.key != other.key for c, n in repo.counts_.items() if n)
+    # but the same person may still guess at another account
+    check(repo, [other, Claim(BUDGET, "account#88888")], T0 + timedelta(minutes=2))
 
 
-def test_attempts_check_adds_the_previous_window() -> None:
-    # Given three failures at the end of one window and two at the start of the next
+def test_attempts_reserve_refuses_in_the_store_when_the_early_read_was_stale() -> None:
+    # Given a budget with one guess left, and a read that (as in a parallel burst) saw none spent
+    repo = FakeAttempts()
+    fail_times(repo, [PERSON], ALLOWED - 1, T0 + timedelta(minutes=1))
+    stale = FakeAttempts.counts
+    repo.counts = lambda cells: dict.fromkeys(cells, 0)  # type: ignore[method-assign]
+    # When two guesses come after that read / Then the conditional ADD lets exactly one through
+    check(repo, [PERSON], T0 + timedelta(minutes=2))
+    with pytest.raises(attempts.Refused):
+        check(repo, [PERSON], T0 + timedelta(minutes=2))
+    assert stale(repo, [Cell(PERSON.key, int(T0.timestamp()) // 900)]) == {
+        Cell(PERSON.key, int(T0.timestamp()) // 900): ALLOWED
+    }
+
+
+def test_attempts_reserve_adds_the_previous_window() -> None:
+    # Given three guesses at the end of one window and two at the start of the next
     repo = FakeAttempts()
     fail_times(repo, [PERSON], 3, T0 + timedelta(minutes=14))
     fail_times(repo, [PERSON], 2, T0 + timedelta(minutes=16))
-    # When a guess is checked / Then the five count together, so a boundary does not reset the limit
-    with pytest.raises(TooManyAttempts):
+    # When a guess comes / Then the five count together, so a boundary does not reset the limit
+    with pytest.raises(attempts.Refused):
         check(repo, [PERSON], T0 + timedelta(minutes=17))
 
 
-def test_attempts_failures_two_windows_old_do_not_count() -> None:
-    # Given five failures in the 10:00 window
+def test_attempts_guesses_two_windows_old_do_not_count() -> None:
+    # Given five guesses in the 10:00 window
     repo = FakeAttempts()
     fail_times(repo, [PERSON], ALLOWED, T0 + timedelta(minutes=1))
-    # When a guess is checked in the 10:30 window / Then it may go ahead
+    # When a guess comes in the 10:30 window / Then it is reserved
     check(repo, [PERSON], T0 + timedelta(minutes=30))
+
+
+def test_attempts_release_gives_a_right_guess_back() -> None:
+    # Given four wrong guesses and a fifth that turned out right
+    repo = FakeAttempts()
+    fail_times(repo, [PERSON], ALLOWED - 1, T0 + timedelta(minutes=1))
+    right = check(repo, [PERSON], T0 + timedelta(minutes=2))
+    # When it is given back
+    attempts.release(repo, right)  # type: ignore[arg-type]
+    # Then the budget still has one guess: right guesses cost nothing
+    check(repo, [PERSON], T0 + timedelta(minutes=3))
+    with pytest.raises(attempts.Refused):
+        check(repo, [PERSON], T0 + timedelta(minutes=4))
 
 
 @pytest.mark.parametrize(
@@ -184,17 +249,17 @@ def test_attempts_failures_two_windows_old_do_not_count() -> None:
 def test_attempts_resident_is_let_in_at_the_time_the_refusal_names(
     failures: list[tuple[timedelta, int]],
 ) -> None:
-    # Given failed guesses up to the limit
+    # Given wrong guesses up to the limit
     repo = FakeAttempts()
     for offset, times in failures:
         fail_times(repo, [PERSON], times, T0 + offset)
     last_failure = T0 + max(offset for offset, _ in failures)
     # When the next guess is refused, naming a Kyiv time "try again after HH:MM"
-    with pytest.raises(TooManyAttempts) as caught:
+    with pytest.raises(attempts.Refused) as caught:
         check(repo, [PERSON], last_failure + timedelta(seconds=30))
-    hour, minute = map(int, clock_time(caught.value.params["until"]).split(":"))
+    hour, minute = map(int, clock_time(caught.value.until).split(":"))
     named = (
         (last_failure + timedelta(seconds=30)).astimezone(KYIV).replace(hour=hour, minute=minute, second=0)
     )
-    # Then a guess at that minute (and no new failures since) may go ahead: the message told the truth
+    # Then a guess at that minute (and no new guesses since) is reserved: the message told the truth
     check(repo, [PERSON], named + timedelta(seconds=1))

@@ -10,14 +10,33 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ekc.exceptions import BadToken
-from ekc.tokens import Purpose, check_token, hash_secret, make_token, web_token_expiry
+from ekc.tokens import (
+    LINK_BYTES,
+    VERSION,
+    Purpose,
+    TokenClaims,
+    hash_secret,
+    link_id,
+    make_token,
+    make_v1_token,
+    read_token,
+    web_token_expiry,
+)
 from tests.unit.texts import error_text
 
 SECRET = "test-signing-key-0123456789abcdef0123456789"
 OTHER_SECRET = "another-signing-key-0123456789abcdef012345"
 NOW = datetime(2019, 7, 23, 18, 4, 36, tzinfo=UTC)
 EXPIRES = NOW + timedelta(days=60)
-ACCOUNT = "77777"  # 6 header + 5 + 16 MAC = 27 bytes: a whole number of base64 quanta, no spare bits
+ACCOUNT = "77777"  # 9 header + 5 + 16 MAC = 30 bytes: a whole number of base64 quanta, no spare bits
+LINK = bytes.fromhex("0123456789abcdef")
+
+
+def check_token(secret: str, purpose: Purpose, token: str, now: datetime) -> str:
+    """The account a token names, if it is valid (what every caller starts from)."""
+    return read_token(secret, purpose, token, now).account
+
+
 URLSAFE = string.ascii_letters + string.digits + "-_"
 
 
@@ -64,7 +83,7 @@ def test_token_relabelled_to_another_purpose_is_refused() -> None:
 def test_token_with_any_single_character_changed_is_refused() -> None:
     # Given a valid token
     token = make_token(SECRET, Purpose.WEB_SIGN_IN, ACCOUNT, EXPIRES)
-    assert len(token) == 36  # 27 bytes: every character carries 6 bits of the token
+    assert len(token) == 40  # 30 bytes: every character carries 6 bits of the token
     accepted = []
     # When each of its characters in turn is replaced by every other URL-safe character
     for position, original in enumerate(token):
@@ -77,7 +96,7 @@ def test_token_with_any_single_character_changed_is_refused() -> None:
             except BadToken:
                 continue
             accepted.append(tampered)
-    # Then not one of the 36 * 63 variants is accepted
+    # Then not one of the 40 * 63 variants is accepted
     assert accepted == []
 
 
@@ -106,7 +125,7 @@ def test_token_in_another_spelling_is_refused(spelling: Callable[[str], str]) ->
 
 
 def test_token_six_digit_account_last_character_cannot_be_changed() -> None:
-    # Given a token for a 6-digit account: 28 bytes, so its last character carries 2 spare bits
+    # Given a token for a 6-digit account: 31 bytes, so its last character carries 4 spare bits
     token = make_token(SECRET, Purpose.WEB_SIGN_IN, "123456", EXPIRES)
     # When its last character is replaced by every other URL-safe character
     accepted = [
@@ -211,3 +230,85 @@ def test_hash_secret_is_stable_and_does_not_reveal_the_value() -> None:
     assert hashed != hash_secret("session-id-124")
     assert "session-id-123" not in hashed
     assert len(hashed) == 64
+
+
+# ---- version 2: generation and link ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("link", [None, LINK], ids=["printed", "handed-out"])
+@pytest.mark.parametrize("generation", [0, 1, 7, 0xFFFF])
+def test_token_carries_its_generation_and_link(generation: int, link: bytes | None) -> None:
+    # Given a token made under an account's token generation, printed or handed out through a link
+    token = make_token(SECRET, Purpose.VIBER_LINK, "123456", EXPIRES, generation=generation, link=link)
+    # When it is read
+    claims = read_token(SECRET, Purpose.VIBER_LINK, token, NOW)
+    # Then it says the account, the generation and the link it was made with, as version 2
+    assert claims == TokenClaims("123456", Purpose.VIBER_LINK, generation, link, EXPIRES, VERSION)
+
+
+def test_token_version_1_printed_before_generations_reads_as_generation_0() -> None:
+    # Given a token printed on an invoice before version 2 (no generation, no link)
+    token = make_v1_token(SECRET, Purpose.WEB_SIGN_IN, ACCOUNT, EXPIRES)
+    assert len(token) == 36
+    # When it is read today
+    claims = read_token(SECRET, Purpose.WEB_SIGN_IN, token, NOW)
+    # Then it still works, as generation 0 without a link: it dies at its account's first revocation
+    assert (claims.account, claims.generation, claims.link, claims.version) == (ACCOUNT, 0, None, 1)
+
+
+def test_token_version_1_relabelled_as_version_2_is_refused() -> None:
+    # Given a version-1 token whose version byte is rewritten to 2 (to read its expiry as a generation)
+    raw = bytearray(base64.urlsafe_b64decode(make_v1_token(SECRET, Purpose.WEB_SIGN_IN, ACCOUNT, EXPIRES)))
+    raw[0] = VERSION
+    forged = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+    # When it is checked / Then it is refused: the MAC covers the version
+    with pytest.raises(BadToken):
+        read_token(SECRET, Purpose.WEB_SIGN_IN, forged, NOW)
+
+
+@pytest.mark.parametrize(
+    ("offset", "value"),
+    [(7, 0), (6, 1), (8, 0), (8, 4)],
+    ids=["generation-lowered", "generation-raised", "link-dropped", "link-shortened"],
+)
+def test_token_generation_and_link_cannot_be_edited(offset: int, value: int) -> None:
+    # Given a handed-out token of generation 3
+    token = make_token(SECRET, Purpose.WEB_SIGN_IN, ACCOUNT, EXPIRES, generation=3, link=LINK)
+    raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    # When its generation or link length is rewritten
+    raw[offset] = value
+    forged = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+    # Then it is refused
+    with pytest.raises(BadToken):
+        read_token(SECRET, Purpose.WEB_SIGN_IN, forged, NOW)
+
+
+@pytest.mark.parametrize("generation", [-1, 0x10000])
+def test_token_generation_out_of_range_is_not_made(generation: int) -> None:
+    # Given a generation the format cannot hold / When a token is made / Then it is refused loudly
+    with pytest.raises(ValueError, match="generation"):
+        make_token(SECRET, Purpose.VIBER_LINK, ACCOUNT, generation=generation)
+
+
+def test_token_unknown_version_is_refused_even_when_signed() -> None:
+    # Given a correctly signed body of a version this code does not know
+    import hashlib
+    import hmac
+
+    key = hmac.new(SECRET.encode(), b"ekc-token/WEB_SIGN_IN", hashlib.sha256).digest()
+    body = bytes([3, Purpose.WEB_SIGN_IN, 0, 0, 0, 0, 0, 0, 0]) + ACCOUNT.encode()
+    mac = hmac.new(key, body, hashlib.sha256).digest()[:16]
+    token = base64.urlsafe_b64encode(body + mac).rstrip(b"=").decode()
+    # When it is checked / Then it is refused
+    with pytest.raises(BadToken):
+        read_token(SECRET, Purpose.WEB_SIGN_IN, token, NOW)
+
+
+def test_link_id_differs_per_person_and_per_link() -> None:
+    # Given a person linked at a moment, another person linked at the same moment, and the first one
+    # linked again later (after unlinking)
+    first = link_id("p-1", NOW)
+    # Then each link has its own 8-byte id, and the same link always the same id
+    assert len(first) == LINK_BYTES
+    assert first == link_id("p-1", NOW.astimezone(UTC))
+    assert len({first, link_id("p-2", NOW), link_id("p-1", NOW + timedelta(microseconds=1))}) == 3

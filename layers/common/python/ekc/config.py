@@ -101,6 +101,8 @@ class LinkSettings(_Env):
     public_base_url: BaseUrl = "http://127.0.0.1:3000"
     viber_chat_uri: str = "ekc-kremenchuk"
     web_qr_token_days: int = 60
+    # The QR codes the web cabinet shows a linked person: tied to that person's link, and short-lived.
+    cabinet_qr_token_days: int = 30
 
 
 class WebSettings(_Env):
@@ -109,17 +111,31 @@ class WebSettings(_Env):
     session_days: int = 30
     # An invoice QR may be scanned on a shared or borrowed phone: its session is short.
     qr_session_hours: int = 12
+    # Wrong passwords per e-mail in the current 15-minute window and the previous one.
     signin_failures_allowed: int = 10
+    signin_window_minutes: int = 15
     # argon2id cost: RFC 9106's second recommended option (64 MiB, 3 passes). Lower only in tests.
     argon2_memory_kib: int = Field(default=65536, ge=8192)
     argon2_time_cost: int = Field(default=3, ge=1)
 
 
 class LinkingSettings(_Env):
-    """Rate limits on guessing an account's SRC code (every door that links by account + SRC)."""
+    """Budgets on guessing an account's SRC code (every door that links by account + SRC).
 
-    link_failures_allowed: int = 5
-    link_failure_window_minutes: int = 15
+    Each allows that many wrong guesses in its current window and the previous one together; the
+    windows and the arithmetic are in docs/decisions.md ("Guessing"). Lowering a city budget lowers
+    the expected number of accounts an attacker links; raising it is a decision to write down.
+    """
+
+    # Account + SRC code alone: a person's one mistake a day, an account's one a month, the city's ten.
+    link_code_person_failures: int = Field(default=1, ge=0)
+    link_code_account_failures: int = Field(default=1, ge=0)
+    link_code_city_failures: int = Field(default=10, ge=0)
+    # Account + SRC code + the holder's surname from the invoice (asked once the code alone may not be
+    # judged): a person's five a day, an account's three a month, the city's twenty a day.
+    link_holder_person_failures: int = Field(default=5, ge=0)
+    link_holder_account_failures: int = Field(default=3, ge=0)
+    link_holder_city_failures: int = Field(default=20, ge=0)
 
 
 class ViberSettings(_Env):

@@ -36,6 +36,12 @@ class InvalidCode(InvalidRequest):
     code = "invalid_code"
 
 
+class HolderNeeded(InvalidRequest):
+    """The account + SRC code alone may not be judged now: add the holder's surname from the invoice."""
+
+    code = "holder_needed"
+
+
 class NotSignedIn(DomainError):
     """No valid session."""
 

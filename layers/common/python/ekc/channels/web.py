@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +32,17 @@ ERRORS: dict[str, str] = {
     "link_refused": (
         "Не вдалося додати рахунок: перевірте номер особового рахунку та SRC-код у рахунку-квитанції."
     ),
+    "holder_needed": (
+        "Щоб додати цю адресу, введіть також прізвище власника рахунку — так, як його надруковано "
+        "в рахунку-квитанції."
+    ),
+    "bad_holder": "Прізвище має складатися з літер, наприклад: Горшеньов.",
+    "link_paused": (
+        "Забагато невдалих спроб додати адресу за SRC-кодом. Спробуйте знову {day} після {until} "
+        "або відскануйте QR-код «внести на сайт» з рахунку-квитанції: він діє завжди."
+    ),
     "too_many_attempts": "Забагато невдалих спроб. Спробуйте знову після {until}.",
+    "access_revoked": "Доступ за цим QR-кодом припинено. Увійдіть знову.",
     "not_signed_in": "Увійдіть до кабінету.",
     "bad_credentials": "Невірна електронна пошта або пароль.",
     "email_taken": "Ця електронна пошта вже зареєстрована. Увійдіть або відновіть пароль.",
@@ -92,6 +102,8 @@ def _param(value: object) -> object:
     """A number or a moment in an error, as the cabinet writes it."""
     if isinstance(value, datetime):
         return clock_time(value)
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
     if isinstance(value, Decimal):
         return format_value(value)
     return value

@@ -29,11 +29,21 @@ class PersonCaller:
 
 
 @dataclass(frozen=True, slots=True)
+class Grant:
+    """What an invoice-QR session was opened with: the token's generation and, for a token a cabinet
+    handed out, the link it came through. The session lives only while both still hold."""
+
+    generation: int
+    link: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AccountCaller:
     """Someone who may act on one account only: an invoice-QR session, a phone caller."""
 
     account: str
     proof: Proof
+    grant: Grant | None = None  # set for sessions opened by a QR token; checked on every account access
 
     @property
     def sees_personal_data(self) -> bool:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from ekc.domain.identity import AccountCaller, Caller, PersonCaller, SystemCaller
+from ekc.domain.identity import AccountCaller, Caller, Grant, PersonCaller, SystemCaller
 from ekc.domain.model import AccountBundle
-from ekc.exceptions import Forbidden, NotFound
+from ekc.exceptions import Forbidden, NotFound, NotSignedIn
 from ekc.storage.ports import Stores
+from ekc.tokens import TokenClaims, link_id
 
 
 def load_for(caller: Caller, number: str, stores: Stores) -> AccountBundle:
-    """The account with its meters, if the caller may see it; NotFound otherwise (existence stays hidden)."""
+    """The account with its meters, if the caller may see it; NotFound otherwise (existence stays hidden).
+
+    An invoice-QR session is checked against the account it reads in the same request: once the
+    account's tokens were revoked, or the link that handed its token out is gone, it is signed out.
+    """
     if isinstance(caller, AccountCaller) and caller.account != number:
         raise NotFound()
     bundle = stores.accounts.load_account(number)
@@ -17,7 +22,20 @@ def load_for(caller: Caller, number: str, stores: Stores) -> AccountBundle:
         raise NotFound()
     if isinstance(caller, PersonCaller) and caller.person_id not in bundle.linked_people:
         raise NotFound()
+    grant = caller.grant if isinstance(caller, AccountCaller) else None
+    if grant is not None and not grant_holds(grant, bundle):
+        raise NotSignedIn("access_revoked")
     return bundle
+
+
+def grant_holds(grant: Grant | TokenClaims, bundle: AccountBundle) -> bool:
+    """Whether a token (or a session opened by one) is still good for this account: same generation,
+    and, for a token a cabinet handed out, the person's link that handed it out is still there."""
+    if grant.generation != bundle.account.token_generation:
+        return False
+    if grant.link is None:
+        return True
+    return any(link_id(person, since) == grant.link for person, since in bundle.linked_since.items())
 
 
 def require_person(caller: Caller) -> str:

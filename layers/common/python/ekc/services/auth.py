@@ -18,13 +18,22 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ekc import clock
-from ekc.config import link_settings, linking_settings, web_settings
-from ekc.domain.identity import AccountCaller, PersonCaller, Proof
-from ekc.exceptions import BadCredentials, Forbidden, InvalidRequest, NotSignedIn
-from ekc.services import attempts
+from ekc.config import link_settings, web_settings
+from ekc.domain.identity import AccountCaller, Grant, PersonCaller, Proof
+from ekc.exceptions import (
+    BadCredentials,
+    BadToken,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    NotSignedIn,
+    TooManyAttempts,
+)
+from ekc.services import access, attempts
+from ekc.services.attempts import Budget, Claim
 from ekc.storage import get_stores
 from ekc.storage.ports import SessionRecord, Stores
-from ekc.tokens import Purpose, check_token, hash_secret
+from ekc.tokens import Purpose, hash_secret, read_token
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 MIN_PASSWORD = 8
@@ -74,7 +83,11 @@ def _normalize_email(email: str) -> str:
 
 
 def _open_session(
-    stores: Stores, now: datetime, caller: PersonCaller | AccountCaller, email: str | None
+    stores: Stores,
+    now: datetime,
+    caller: PersonCaller | AccountCaller,
+    email: str | None,
+    not_after: datetime | None = None,
 ) -> SignedIn:
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
@@ -83,9 +96,22 @@ def _open_session(
         lifetime, person_id, scope = timedelta(days=settings.session_days), caller.person_id, None
     else:
         lifetime, person_id, scope = timedelta(hours=settings.qr_session_hours), None, caller.account
+    # A session opened by a token never outlives the token.
+    if not_after is not None and now + lifetime > not_after:
+        lifetime = not_after - now
     expires = now + lifetime
+    grant = caller.grant if isinstance(caller, AccountCaller) else None
+    record = SessionRecord(
+        person_id,
+        email,
+        scope,
+        csrf,
+        expires,
+        grant.generation if grant else None,
+        grant.link.hex() if grant and grant.link else None,
+    )
     session_hash = hash_secret(token)
-    stores.people.create_session(session_hash, SessionRecord(person_id, email, scope, csrf, expires))
+    stores.people.create_session(session_hash, record)
     return SignedIn(token, WebSession(session_hash, csrf, caller, email), expires, lifetime)
 
 
@@ -106,7 +132,11 @@ def sign_up(
 def sign_in(
     email: str, password: str, *, stores: Stores | None = None, now: datetime | None = None
 ) -> SignedIn:
-    """E-mail and password; failures are rate-limited per e-mail. 1 BatchGetItem + 1 GetItem + 1 PutItem."""
+    """E-mail and password; each password check is reserved against the e-mail's budget first.
+
+    Requests: 1 BatchGetItem + 1 TransactWriteItems (reserve) + 1 GetItem + 1 PutItem
+    [+ 1 TransactWriteItems giving the reservation back when the password was right].
+    """
     stores = stores or get_stores()
     now = now or clock.now()
     settings = web_settings()
@@ -114,28 +144,37 @@ def sign_in(
         email = _normalize_email(email)
     except InvalidRequest as exc:
         raise BadCredentials() from exc
-    keys = [f"signin#{email}"]
-    minutes = linking_settings().link_failure_window_minutes
-    attempts.check(stores.attempts, keys, settings.signin_failures_allowed, minutes, now)
+    window = timedelta(minutes=settings.signin_window_minutes)
+    budget = Budget("signin", settings.signin_failures_allowed, window)
+    try:
+        reserved = attempts.reserve(stores.attempts, [Claim(budget, email)], now)
+    except attempts.Refused as refused:
+        raise TooManyAttempts(until=refused.until) from None
     login = stores.people.get_login(email)
     try:
         _hasher().verify(login.password_hash if login else _decoy_hash(), password[:MAX_PASSWORD])
         if login is None:
             raise BadCredentials()
     except (VerificationError, InvalidHashError, BadCredentials) as exc:
-        attempts.fail(stores.attempts, keys, minutes, now)
         raise BadCredentials() from exc
+    attempts.release(stores.attempts, reserved)
     return _open_session(stores, now, PersonCaller(login.person_id), email)
 
 
 def sign_in_by_qr(token: str, *, stores: Stores | None = None, now: datetime | None = None) -> SignedIn:
-    """The invoice's web QR: a session that sees only that one account. 1 PutItem."""
+    """The invoice's web QR: a session that sees only that one account, until the token expires at most.
+
+    Never rate-limited (a token cannot be guessed). A token of a revoked generation, or handed out
+    through a link that is gone, is a BadToken. Requests: 1 Query (the account) + 1 PutItem.
+    """
     stores = stores or get_stores()
     now = now or clock.now()
-    account = check_token(
-        link_settings().token_signing_key.get_secret_value(), Purpose.WEB_SIGN_IN, token, now
-    )
-    return _open_session(stores, now, AccountCaller(account, Proof.INVOICE_QR), None)
+    claims = read_token(link_settings().token_signing_key.get_secret_value(), Purpose.WEB_SIGN_IN, token, now)
+    bundle = stores.accounts.load_account(claims.account)
+    if bundle is None or not access.grant_holds(claims, bundle):
+        raise BadToken()
+    caller = AccountCaller(claims.account, Proof.INVOICE_QR, Grant(claims.generation, claims.link))
+    return _open_session(stores, now, caller, None, not_after=claims.expires)
 
 
 def resolve(
@@ -153,10 +192,24 @@ def resolve(
     if record.person_id:
         caller: PersonCaller | AccountCaller = PersonCaller(record.person_id)
     elif record.scope_account:
-        caller = AccountCaller(record.scope_account, Proof.INVOICE_QR)
+        # Sessions stored before token generations existed were opened by generation-0 tokens.
+        link = bytes.fromhex(record.link) if record.link else None
+        grant = Grant(record.generation or 0, link)
+        caller = AccountCaller(record.scope_account, Proof.INVOICE_QR, grant)
     else:
         raise NotSignedIn()
     return WebSession(session_hash, record.csrf, caller, record.email)
+
+
+def confirm(session: WebSession, *, stores: Stores | None = None) -> WebSession:
+    """The session, after checking that an invoice-QR session's token still holds (what /api/me asks;
+    account routes check it with the account they read anyway). 1 Query for a QR session, else none."""
+    if isinstance(session.caller, AccountCaller):
+        try:
+            access.load_for(session.caller, session.caller.account, stores or get_stores())
+        except NotFound as exc:  # the account is gone from billing
+            raise NotSignedIn("access_revoked") from exc
+    return session
 
 
 def sign_out(session: WebSession, *, stores: Stores | None = None) -> None:

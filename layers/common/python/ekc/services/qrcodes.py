@@ -1,20 +1,30 @@
-"""The invoice's two QR codes for an account: the Viber deep link and the web sign-in link."""
+"""The invoice's two QR codes for an account: the Viber deep link and the web sign-in link.
+
+Two kinds of tokens are made here (ekc/tokens.py):
+- **printed** ones (`invoice_links`, the print run): the account's current token generation, no link;
+  the web one expires like an invoice does, the Viber one never (revoked by raising the generation);
+- **handed out** ones (`account_qr`, the cabinet's QR images for a linked person): also tied to that
+  person's link, so they die when the person unlinks, and valid `cabinet_qr_token_days` at most.
+An invoice-QR session gets no QR codes at all: it must not mint tokens that outlive it.
+"""
 
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import quote
 
 from ekc import clock
 from ekc.config import link_settings
-from ekc.domain.identity import Caller
-from ekc.exceptions import NotFound
+from ekc.domain.identity import Caller, PersonCaller, SystemCaller
+from ekc.domain.model import Account
+from ekc.exceptions import Forbidden, NotFound
 from ekc.services import access
 from ekc.storage import get_stores
 from ekc.storage.ports import Stores
-from ekc.tokens import Purpose, make_token, web_token_expiry
+from ekc.tokens import Purpose, link_id, make_token, web_token_expiry
 
 
 class QrKind(StrEnum):
@@ -24,25 +34,54 @@ class QrKind(StrEnum):
     WEB = "web"  # bottom left: "внести на сайт"
 
 
-def viber_link(number: str, now: datetime | None = None) -> str:
-    """viber://pa?chatURI=...&context=<token>: opens the public account and links the account."""
-    settings = link_settings()
-    token = make_token(settings.token_signing_key.get_secret_value(), Purpose.VIBER_LINK, number)
-    return f"viber://pa?chatURI={quote(settings.viber_chat_uri)}&context={token}"
+@dataclass(frozen=True, slots=True)
+class InvoiceLinks:
+    """What the print run puts on one invoice."""
+
+    viber: str
+    web: str
 
 
-def web_link(number: str, now: datetime | None = None) -> str:
-    """<site>/#/qr/<token>: lands on the account's readings page; expires like an invoice does."""
-    settings = link_settings()
-    expires = web_token_expiry(now or clock.now(), settings.web_qr_token_days)
-    token = make_token(settings.token_signing_key.get_secret_value(), Purpose.WEB_SIGN_IN, number, expires)
+def _viber_url(token: str) -> str:
+    return f"viber://pa?chatURI={quote(link_settings().viber_chat_uri)}&context={token}"
+
+
+def _web_url(token: str) -> str:
     # The token travels in the fragment, so it never reaches a server's access log.
-    return f"{settings.public_base_url}/#/qr/{token}"
+    return f"{link_settings().public_base_url}/#/qr/{token}"
 
 
-def link_for(number: str, kind: QrKind, now: datetime | None = None) -> str:
-    """The link a QR code of this kind carries."""
-    return viber_link(number, now) if kind is QrKind.VIBER else web_link(number, now)
+def _token(purpose: Purpose, account: Account, expires: datetime | None, link: bytes | None = None) -> str:
+    secret = link_settings().token_signing_key.get_secret_value()
+    generation = account.token_generation
+    return make_token(secret, purpose, account.number, expires, generation=generation, link=link)
+
+
+def invoice_links(account: Account, now: datetime) -> InvoiceLinks:
+    """The print run: both links of an account's invoice, under its current token generation."""
+    expires = web_token_expiry(now, link_settings().web_qr_token_days)
+    return InvoiceLinks(
+        viber=_viber_url(_token(Purpose.VIBER_LINK, account, None)),
+        web=_web_url(_token(Purpose.WEB_SIGN_IN, account, expires)),
+    )
+
+
+def _printed(number: str, now: datetime | None, stores: Stores | None) -> InvoiceLinks:
+    account = (stores or get_stores()).accounts.get_account(number)
+    if account is None:
+        raise NotFound()
+    return invoice_links(account, now or clock.now())
+
+
+def viber_link(number: str, now: datetime | None = None, *, stores: Stores | None = None) -> str:
+    """viber://pa?chatURI=...&context=<token>: the printed Viber link of an account (1 GetItem, for
+    its generation; a print run of many accounts uses `invoice_links` with the accounts it has)."""
+    return _printed(number, now, stores).viber
+
+
+def web_link(number: str, now: datetime | None = None, *, stores: Stores | None = None) -> str:
+    """<site>/#/qr/<token>: the printed web link of an account (1 GetItem, for its generation)."""
+    return _printed(number, now, stores).web
 
 
 def render(data: str, image_format: str) -> tuple[bytes, str]:
@@ -63,8 +102,30 @@ def render(data: str, image_format: str) -> tuple[bytes, str]:
 
 
 def account_qr(
-    caller: Caller, number: str, kind: QrKind, image_format: str, *, stores: Stores | None = None
+    caller: Caller,
+    number: str,
+    kind: QrKind,
+    image_format: str,
+    *,
+    stores: Stores | None = None,
+    now: datetime | None = None,
 ) -> tuple[bytes, str]:
-    """An account's QR code for someone allowed to see the account: 1 Query."""
-    access.load_for(caller, number, stores or get_stores())
-    return render(link_for(number, kind), image_format)
+    """An account's QR code for a person linked to it: 1 Query.
+
+    The token is the person's own: it names their link and lasts `cabinet_qr_token_days`. An
+    invoice-QR session (or a phone caller) gets none: a borrowed phone must not become lasting access.
+    """
+    if not isinstance(caller, PersonCaller | SystemCaller):
+        raise Forbidden("scope")
+    now = now or clock.now()
+    bundle = access.load_for(caller, number, stores or get_stores())
+    if isinstance(caller, SystemCaller):
+        links = invoice_links(bundle.account, now)
+        return render(links.viber if kind is QrKind.VIBER else links.web, image_format)
+    link = link_id(caller.person_id, bundle.linked_since[caller.person_id])
+    expires = now + timedelta(days=link_settings().cabinet_qr_token_days)
+    if kind is QrKind.VIBER:
+        data = _viber_url(_token(Purpose.VIBER_LINK, bundle.account, expires, link))
+    else:
+        data = _web_url(_token(Purpose.WEB_SIGN_IN, bundle.account, expires, link))
+    return render(data, image_format)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 
 from pynamodb.exceptions import UpdateError
@@ -43,7 +44,7 @@ class DynamoAccounts:
         """The account, its meters and who is linked to it: 1 Query of its partition."""
         account: Account | None = None
         meters: list[Meter] = []
-        people: set[str] = set()
+        since: dict[str, datetime] = {}
         with errors():
             for item in Item.query(keys.account_pk(number)):
                 if isinstance(item, AccountItem):
@@ -51,11 +52,11 @@ class DynamoAccounts:
                 elif isinstance(item, MeterItem):
                     meters.append(convert.meter_from(item, number))
                 elif isinstance(item, AccountLinkItem):
-                    people.add(item.person_id)
+                    since[item.person_id] = datetime.fromisoformat(item.linked_at)
         if account is None:
             return None
         meters.sort(key=lambda m: m.id)
-        return AccountBundle(account, meters, frozenset(people))
+        return AccountBundle(account, meters, frozenset(since), since)
 
     def get_account(self, number: str) -> Account | None:
         """One account without its meters: 1 GetItem."""
@@ -66,9 +67,36 @@ class DynamoAccounts:
                 return None
 
     def put_account(self, account: Account) -> None:
-        """Create or replace an account (seed, billing import): 1 PutItem."""
+        """Create or replace an account (seed, billing import): 1 UpdateItem.
+
+        Every attribute billing owns is written; the token generation is not, so a re-import can never
+        bring back tokens an operator revoked (only `bump_token_generation` changes it).
+        """
+        item = convert.account_to(account)
+        actions = [
+            AccountItem.number.set(account.number),
+            AccountItem.src.set(account.src),
+            AccountItem.holder.set(account.holder),
+            AccountItem.address.set(account.address),
+            AccountItem.city.set(account.city),
+            AccountItem.city_code.set(account.city_code),
+            AccountItem.type.set(AccountItem),
+            AccountItem.debt.set(item.debt) if item.debt is not None else AccountItem.debt.remove(),
+        ]
         with errors():
-            convert.account_to(account).save()
+            AccountItem(keys.account_pk(account.number), keys.ACCOUNT_SK).update(actions=actions)
+
+    def bump_token_generation(self, number: str) -> int:
+        """Raise the account's token generation: 1 UpdateItem (ADD), if the account exists."""
+        item = AccountItem(keys.account_pk(number), keys.ACCOUNT_SK)
+        with errors():
+            try:
+                item.update(actions=[AccountItem.token_generation.add(1)], condition=AccountItem.pk.exists())
+            except UpdateError as exc:
+                if is_condition_failure(exc):
+                    raise NotFound() from exc
+                raise
+        return int(item.token_generation or 0)
 
     def put_meter(self, meter: Meter) -> None:
         """Create or replace a meter with its index keys (seed, billing import): 1 PutItem."""

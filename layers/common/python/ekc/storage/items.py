@@ -76,6 +76,9 @@ class AccountItem(Item, discriminator="Account"):
     city = UnicodeAttribute()
     city_code = UnicodeAttribute()
     debt = DebtMap(null=True)
+    # Raised by an operator (accounts.revoke_access) to void every QR token of the account; absent = 0.
+    # Billing's imports never write it (DynamoAccounts.put_account updates the other attributes only).
+    token_generation = NumberAttribute(null=True)
 
 
 class WarningMap(MapAttribute):
@@ -183,6 +186,9 @@ class SessionItem(Item, discriminator="Session"):
     scope_account = UnicodeAttribute(null=True)
     csrf = UnicodeAttribute()
     expires_at = UnicodeAttribute()
+    # An invoice-QR session: the token's generation and (hex) link, compared with the account on each use.
+    token_generation = NumberAttribute(null=True)
+    token_link = UnicodeAttribute(null=True)
 
 
 class ReadingItem(Item, discriminator="Reading"):
@@ -212,7 +218,7 @@ class NoticeItem(Item, discriminator="Notice"):
 
 
 class AttemptsItem(Item, discriminator="Attempts"):
-    """pk=ATTEMPTS#<what>#<whose> sk=W#<window start>: failures of a guessable thing, expired by TTL."""
+    """pk=ATTEMPTS#<budget>#<whose> sk=W#<window number>: guesses reserved against a budget; TTL."""
 
     count = NumberAttribute(default=0)
 

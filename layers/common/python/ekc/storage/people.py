@@ -113,6 +113,8 @@ class DynamoPeople:
             scope_account=record.scope_account,
             csrf=record.csrf,
             expires_at=iso(record.expires_at),
+            token_generation=record.generation,
+            token_link=record.link,
             ttl=record.expires_at,
         )
         with errors():
@@ -190,5 +192,11 @@ class DynamoPeople:
 
 def _session_from(item: SessionItem) -> SessionRecord:
     return SessionRecord(
-        item.person_id, item.email, item.scope_account, item.csrf, datetime.fromisoformat(item.expires_at)
+        item.person_id,
+        item.email,
+        item.scope_account,
+        item.csrf,
+        datetime.fromisoformat(item.expires_at),
+        None if item.token_generation is None else int(item.token_generation),
+        item.token_link,
     )

@@ -25,6 +25,8 @@ class SessionRecord:
     scope_account: str | None
     csrf: str
     expires_at: datetime
+    generation: int | None = None  # an invoice-QR session: the token's generation...
+    link: str | None = None  # ...and the hex id of the link that handed the token out, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,23 @@ class MeterKey:
 
     account: str
     meter_id: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Cell:
+    """One counter of guesses: a budget's key (`<budget>#<whose>`) in one of its windows."""
+
+    key: str
+    window: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Count one guess in `cell` only if it holds fewer than `below` (a conditional ADD)."""
+
+    cell: Cell
+    below: int
+    expires: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +121,10 @@ class Accounts(Protocol):
 
     def set_seal_epoch(self, account: str, meter_id: str, epoch: int) -> Meter:
         """Record a verification or re-sealing (the bot goes off); a replay changes nothing."""
+        ...
+
+    def bump_token_generation(self, number: str) -> int:
+        """Raise the account's token generation by one (voiding its tokens); the new one. NotFound if none."""
         ...
 
     def meter_keys(self, org_id: str, shard: int, *, bots_only: bool) -> Iterator[MeterKey]:
@@ -184,14 +207,18 @@ class People(Protocol):
 
 
 class Attempts(Protocol):
-    """Failed guesses at guessable things, counted per window."""
+    """Guesses at guessable things (link codes, passwords), reserved against budgets per window."""
 
-    def failures_by_window(self, keys: list[str], windows: list[int]) -> list[dict[str, int]]:
-        """Failures per key, one dict per window in the order given."""
+    def counts(self, cells: list[Cell]) -> dict[Cell, int]:
+        """The guesses counted in each cell (0 for a cell never written)."""
         ...
 
-    def add_failure(self, keys: list[str], window: int, expires: datetime) -> None:
-        """Count one failure against every key."""
+    def reserve(self, wanted: list[Reservation]) -> list[Cell]:
+        """Count one guess in every cell, all or none, each only below its limit; the cells that refused."""
+        ...
+
+    def release(self, cells: list[Cell]) -> None:
+        """Give back reserved guesses (the guess was right, or was never judged)."""
         ...
 
 
