@@ -69,3 +69,26 @@ def test_request_budget_one_botocore_client_per_container(
     assert web.call("GET", "/api/accounts/77777/meters/77777.1/history").status == 200
     # Then every model and every transaction went through one client
     assert made == ["dynamodb"]
+
+
+def test_request_budget_qr_session_readings_page_is_two_requests(
+    web: Browser, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a session opened by the invoice's web QR, and a new container counting its requests
+    from ekc.storage import forget
+
+    counter: Counter[str] = Counter()
+    session = botocore.session.get_session()
+    session.register("before-call.dynamodb", lambda model, **_: counter.update([model.name]))
+    monkeypatch.setattr(pynamodb_base, "get_session", lambda: session)
+    token = demo["links"]["web_qr_77777"].rsplit("/", 1)[1]
+    assert web.call("POST", "/api/auth/qr", {"token": token}).status == 200
+    forget()
+    counter.clear()
+    # When it opens the readings page, cold and then warm
+    # Then the token's generation is checked with the account's own Query: no request more
+    assert web.call("GET", "/api/accounts/77777").status == 200
+    assert counter == Counter({"TransactGetItems": 1, "Query": 1})
+    counter.clear()
+    assert web.call("GET", "/api/accounts/77777").status == 200
+    assert counter == Counter({"GetItem": 1, "Query": 1})

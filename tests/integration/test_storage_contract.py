@@ -229,3 +229,105 @@ def test_contract_notices_wait_for_their_person_until_cleared(stores: Stores) ->
     stores.people.clear_notices("p-1", [n.id for n in pending])
     assert stores.people.notices("p-1") == []
     assert [n.code for n in stores.people.notices("p-2")] == [NoticeCode.BOT_OFF_RESEALED]
+
+
+# ---- guess budgets, token generations, links and sessions (issue 6) --------------------------------------
+
+
+def test_contract_a_reservation_counts_all_cells_or_none(stores: Stores) -> None:
+    # Given two counters, one with room for one more guess and one full
+    from ekc.storage.ports import Cell, Reservation
+
+    person, account = Cell("link_code_person#p-1", 7), Cell("link_code_account#77777", 7)
+    expires = T0 + timedelta(days=2)
+    assert stores.attempts.reserve([Reservation(account, 1, expires)]) == []
+    # When a guess is reserved against both, the account allowing fewer than one more
+    refused = stores.attempts.reserve([Reservation(person, 5, expires), Reservation(account, 1, expires)])
+    # Then the full one refused, and the other was not charged either
+    assert refused == [account]
+    assert stores.attempts.counts([person, account]) == {person: 0, account: 1}
+    # And with room in both, both count one
+    assert stores.attempts.reserve([Reservation(person, 5, expires), Reservation(account, 2, expires)]) == []
+    assert stores.attempts.counts([person, account, Cell("other", 7)]) == {
+        person: 1,
+        account: 2,
+        Cell("other", 7): 0,
+    }
+
+
+def test_contract_a_release_gives_back_and_never_goes_below_zero(stores: Stores) -> None:
+    from ekc.storage.ports import Cell, Reservation
+
+    cell = Cell("signin#a@example.com", 3)
+    stores.attempts.reserve([Reservation(cell, 10, T0 + timedelta(days=1))])
+    stores.attempts.release([cell])
+    stores.attempts.release([cell])
+    assert stores.attempts.counts([cell]) == {cell: 0}
+
+
+def test_contract_a_reservation_with_no_room_left_writes_nothing(stores: Stores) -> None:
+    from ekc.storage.ports import Cell, Reservation
+
+    cell = Cell("link_holder_city#city", 20000)
+    # Given the previous window used the whole budget (so "below" is 0)
+    assert stores.attempts.reserve([Reservation(cell, 0, T0)]) == [cell]
+    assert stores.attempts.counts([cell]) == {cell: 0}
+
+
+def test_contract_token_generation_rises_and_survives_a_reimport(stores: Stores) -> None:
+    _seed(stores)
+    # Given an account at generation 0
+    assert stores.accounts.get_account("77777").token_generation == 0  # type: ignore[union-attr]
+    # When an operator raises it twice, and billing re-imports the account with new data
+    assert stores.accounts.bump_token_generation("77777") == 1
+    assert stores.accounts.bump_token_generation("77777") == 2
+    stores.accounts.put_account(replace(ACCOUNT, address="вул. Нова, 1", token_generation=0))
+    # Then the generation is 2, whatever the import said, and the import's data is there
+    bundle = stores.accounts.load_account("77777")
+    assert bundle is not None
+    assert (bundle.account.token_generation, bundle.account.address) == (2, "вул. Нова, 1")
+    # and there is no generation to raise for an account that does not exist
+    from ekc.exceptions import NotFound
+
+    with pytest.raises(NotFound):
+        stores.accounts.bump_token_generation("12345")
+
+
+def test_contract_put_account_removes_a_paid_debt(stores: Stores) -> None:
+    from ekc.domain.model import Debt
+
+    debt = Debt(Decimal("12.50"), "ТОВ", "UA00", "о/р 77777")
+    stores.accounts.put_account(replace(ACCOUNT, debt=debt))
+    assert stores.accounts.get_account("77777").debt == debt  # type: ignore[union-attr]
+    stores.accounts.put_account(ACCOUNT)
+    assert stores.accounts.get_account("77777").debt is None  # type: ignore[union-attr]
+
+
+def test_contract_links_say_since_when_and_unlinking_forgets(stores: Stores) -> None:
+    _seed(stores)
+    # Given two people linked at different moments
+    stores.people.link("p-1", ACCOUNT, T0)
+    stores.people.link("p-2", ACCOUNT, T0 + timedelta(microseconds=1))
+    # Then the account knows since when each is linked, to the microsecond
+    bundle = stores.accounts.load_account("77777")
+    assert bundle is not None
+    assert bundle.linked_since == {"p-1": T0, "p-2": T0 + timedelta(microseconds=1)}
+    assert bundle.linked_people == {"p-1", "p-2"}
+    # And after one unlinks, only the other is there
+    stores.people.unlink("p-1", "77777")
+    assert stores.accounts.load_account("77777").linked_since == {  # type: ignore[union-attr]
+        "p-2": T0 + timedelta(microseconds=1)
+    }
+
+
+def test_contract_a_qr_session_keeps_its_tokens_generation_and_link(stores: Stores) -> None:
+    from ekc.storage.ports import SessionRecord
+
+    record = SessionRecord(None, None, "77777", "csrf", T0 + timedelta(hours=12), 3, "0123456789abcdef")
+    stores.people.create_session("h-1", record)
+    assert stores.people.get_session("h-1") == record
+    person = SessionRecord("p-1", "a@example.com", None, "csrf", T0 + timedelta(days=30))
+    stores.people.create_session("h-2", person)
+    assert stores.people.get_session("h-2") == person
+    stores.people.delete_session("h-1")
+    assert stores.people.get_session("h-1") is None

@@ -217,3 +217,82 @@ def test_qr_session_ends_after_half_a_day(web: Browser, demo: dict[str, Any], cl
     assert web.call("GET", "/api/accounts/77777").status == 200
     clock_at(NOW + timedelta(hours=12))
     assert web.call("GET", "/api/accounts/77777").status == 401
+
+
+# ---- access ends when it should (issue 6) ----------------------------------------------------------------
+
+
+def _qr_token(demo: dict[str, Any]) -> str:
+    return demo["links"]["web_qr_77777"].rsplit("/", 1)[1]
+
+
+@pytest.mark.parametrize("kind", ["viber", "web"])
+def test_qr_session_cannot_fetch_the_accounts_qr_codes(web: Browser, demo: dict[str, Any], kind: str) -> None:
+    # Given a session opened by the invoice's web QR (a borrowed phone, say)
+    assert web.call("POST", "/api/auth/qr", {"token": _qr_token(demo)}).status == 200
+    # When it asks for the account's QR codes, which would carry lasting tokens
+    answer = web.call("GET", f"/api/accounts/77777/qr/{kind}")
+    # Then it is refused: a QR session mints no tokens that outlive it
+    assert answer.status == 403 and answer.json["error"]["code"] == "scope"
+
+
+def test_revoking_an_accounts_tokens_ends_its_qr_sessions(
+    web: Browser, demo: dict[str, Any], table: Any
+) -> None:
+    from ekc.domain.identity import SystemCaller
+    from ekc.services import accounts, qrcodes
+
+    # Given a QR session on 77777 and the demo resident's password session
+    assert web.call("POST", "/api/auth/qr", {"token": _qr_token(demo)}).status == 200
+    resident = Browser(web.handler)
+    resident.sign_in()
+    # When the holder asks the billing centre to revoke 77777's tokens (an operator runs it)
+    revoked = accounts.revoke_access(SystemCaller("operator:test"), "77777", unlink_everyone=False)
+    assert revoked.generation == 1
+    assert table.get_item(Key={"pk": "ACC#77777", "sk": "ACCOUNT"})["Item"]["token_generation"] == 1
+    # Then the QR session is signed out at its next request, whichever it is
+    for path in ("/api/accounts/77777", "/api/me"):
+        answer = web.call("GET", path)
+        assert answer.status == 401 and answer.json["error"]["code"] == "access_revoked", path
+    # and the printed token no longer signs in, while a reprinted one does
+    assert web.call("POST", "/api/auth/qr", {"token": _qr_token(demo)}).status == 401
+    reprinted = qrcodes.web_link("77777").rsplit("/", 1)[1]
+    assert web.call("POST", "/api/auth/qr", {"token": reprinted}).status == 200
+    # while the resident's own (password) session goes on
+    assert resident.call("GET", "/api/accounts/77777").status == 200
+
+
+def test_a_cabinet_qr_dies_when_its_person_unlinks(web: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ekc.services import qrcodes
+
+    # Given the demo resident's cabinet showing 77777's web QR (its link captured as it is drawn)
+    shown: list[str] = []
+    real = qrcodes.render
+    monkeypatch.setattr(qrcodes, "render", lambda data, fmt: (shown.append(data), real(data, fmt))[1])
+    web.sign_in()
+    assert web.call("GET", "/api/accounts/77777/qr/web").status == 200
+    token = shown[-1].rsplit("/", 1)[1]
+    # and a phone that opened a session with it
+    phone = Browser(web.handler)
+    assert phone.call("POST", "/api/auth/qr", {"token": token}).status == 200
+    assert phone.call("GET", "/api/accounts/77777").status == 200
+    # When the resident removes 77777 from the cabinet
+    assert web.call("DELETE", "/api/accounts/77777").status == 204
+    # Then the phone's session ends and the QR no longer signs in
+    assert phone.call("GET", "/api/accounts/77777").status == 401
+    assert phone.call("POST", "/api/auth/qr", {"token": token}).status == 401
+
+
+def test_signout_ends_a_qr_session(web: Browser, demo: dict[str, Any], table: Any) -> None:
+    # Given a QR session
+    assert web.call("POST", "/api/auth/qr", {"token": _qr_token(demo)}).status == 200
+    cookie = web.cookie
+    sessions = [i for i in table.scan()["Items"] if i["pk"].startswith("SESSION#") and "scope_account" in i]
+    assert len(sessions) == 1
+    # When it signs out
+    answer = web.call("POST", "/api/auth/signout")
+    # Then the cookie is cleared, the stored session deleted, and the old cookie opens nothing
+    assert answer.status == 204 and "Max-Age=0" in answer.cookies[0]
+    assert "Item" not in table.get_item(Key={"pk": sessions[0]["pk"], "sk": "SESSION"})
+    web.cookie = cookie
+    assert web.call("GET", "/api/accounts/77777").status == 401

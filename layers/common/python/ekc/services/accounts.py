@@ -183,7 +183,7 @@ def _link(person_id: str, bundle: AccountBundle, now: datetime, stores: Stores, 
         return _summary(bundle)
     stores.people.link(person_id, bundle.account, now)
     if bundle.linked_people:
-        notice = Notice(NoticeCode.ACCOUNT_LINKED, now, number, params={"how": how})
+        notice = Notice(NoticeCode.ACCOUNT_LINKED, now, number, params={"how": str(how)})
         notices.tell_account(number, notice, stores=stores, skip=person_id)
     return _summary(bundle)
 
