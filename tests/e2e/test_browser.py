@@ -27,6 +27,7 @@ DEMO_PASSWORD = "demo12345"
 ACCOUNT = "77777"
 OTHER_ACCOUNT = "88888"
 OTHER_CODE = "88888640"
+OTHER_HOLDER = "Петренко"
 NETWORK_MESSAGE = "Не вдалося зв'язатися з сервером. Перевірте з'єднання та спробуйте ще раз."
 SCREENSHOT = Path("/tmp/readings-phone.png")
 
@@ -132,10 +133,18 @@ def unlink_if_linked(page: Page, account: str) -> None:
         expect(row).to_have_count(0)
 
 
-def link_address(page: Page, code: str) -> None:
-    """Type account + SRC into the add-address form and submit it."""
+def link_address(page: Page, code: str, holder: str | None = None) -> None:
+    """Type account + SRC into the add-address form and submit it; with `holder`, also answer the
+    holder's-surname question if the form asks it (it does once the code alone may not be judged)."""
     page.get_by_label("Особовий рахунок і SRC-код разом").fill(code)
     page.get_by_role("button", name="Додати адресу").click()
+    if holder is None:
+        return
+    answered = page.locator("#add-done:not(:empty), #add-code-error:not(:empty), #add-holder:visible")
+    expect(answered.first).to_be_visible()
+    if page.locator("#add-holder").is_visible():
+        page.get_by_label("Прізвище власника рахунку").fill(holder)
+        page.get_by_role("button", name="Додати адресу").click()
 
 
 def assert_no_horizontal_scroll(page: Page) -> None:
@@ -229,7 +238,7 @@ def test_cabinet_links_address_by_account_and_src_code(phone: Page) -> None:
     sign_in(phone)
     unlink_if_linked(phone, OTHER_ACCOUNT)
     # When they add it by account number and SRC code written together
-    link_address(phone, OTHER_CODE)
+    link_address(phone, OTHER_CODE, OTHER_HOLDER)
     # Then it appears in the addresses table with its city, holder and address
     row = phone.locator(f'#addresses tr[data-account="{OTHER_ACCOUNT}"]')
     expect(row).to_be_visible()
@@ -258,11 +267,33 @@ def test_cabinet_wrong_link_code_shows_ukrainian_error(phone: Page) -> None:
     expect(phone.locator(f'#addresses tr[data-account="{OTHER_ACCOUNT}"]')).to_have_count(0)
 
 
+def test_cabinet_link_asks_for_the_holders_surname_after_a_mistake(phone: Page) -> None:
+    # Given a signed-in resident without 88888, who mistypes its SRC code
+    sign_in(phone)
+    unlink_if_linked(phone, OTHER_ACCOUNT)
+    holder = phone.get_by_label("Прізвище власника рахунку")
+    expect(holder).to_be_hidden()
+    link_address(phone, "88888001")
+    answered = phone.locator("#add-code-error:not(:empty), #add-holder:visible")
+    expect(answered.first).to_be_visible()
+    # When they type the right code
+    link_address(phone, OTHER_CODE)
+    # Then the form asks for the holder's surname as the invoice prints it, in Ukrainian
+    expect(holder).to_be_visible()
+    expect(phone.locator("#add-holder-error")).to_contain_text("прізвище")
+    # And with it (in any case) the address is added, and the question goes away
+    holder.fill("петренко")
+    phone.get_by_role("button", name="Додати адресу").click()
+    expect(phone.locator("#add-done")).to_contain_text(OTHER_ACCOUNT)
+    expect(phone.locator(f'#addresses tr[data-account="{OTHER_ACCOUNT}"]')).to_be_visible()
+    expect(phone.get_by_label("Прізвище власника рахунку")).to_be_hidden()
+
+
 def test_cabinet_choosing_address_shows_its_viber_qr(phone: Page) -> None:
     # Given a cabinet with 77777 and 88888
     sign_in(phone)
     if not phone.locator(f'#addresses tr[data-account="{OTHER_ACCOUNT}"]').count():
-        link_address(phone, OTHER_CODE)
+        link_address(phone, OTHER_CODE, OTHER_HOLDER)
     row = phone.locator(f'#addresses tr[data-account="{OTHER_ACCOUNT}"]')
     expect(row).to_be_visible()
     # When the resident chooses 88888 for work
@@ -292,7 +323,7 @@ def test_cabinet_unlinks_address_after_confirmation(phone: Page) -> None:
     # Given a cabinet with 88888 linked
     sign_in(phone)
     if not phone.locator(f'#addresses tr[data-account="{OTHER_ACCOUNT}"]').count():
-        link_address(phone, OTHER_CODE)
+        link_address(phone, OTHER_CODE, OTHER_HOLDER)
     row = phone.locator(f'#addresses tr[data-account="{OTHER_ACCOUNT}"]')
     expect(row).to_be_visible()
     # When the resident declines the confirmation, then accepts it

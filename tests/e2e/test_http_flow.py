@@ -42,6 +42,10 @@ def test_http_flow_sign_in_link_save_and_history(stack_url: str) -> None:
     assert "HttpOnly" in signup.headers["Set-Cookie"] and "SameSite=Strict" in signup.headers["Set-Cookie"]
     # When they link 88888 by account + SRC
     linked = resident.call("POST", "/api/accounts", {"code": "88888640"})
+    if linked.status_code == 400 and linked.json()["error"]["code"] == "holder_needed":
+        # Others' mistakes at 88888 this month (the browser tests') mean the code alone is not judged:
+        # the holder's surname from the invoice is asked, as the cabinet's form does.
+        linked = resident.call("POST", "/api/accounts", {"code": "88888640", "holder": "Петренко"})
     assert linked.status_code == 201, linked.text
     assert linked.json()["account"]["holder"] == "Петренко О. І."
     # And hand in the cold water reading with a comma
