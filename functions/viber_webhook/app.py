@@ -226,8 +226,11 @@ def handle(callback: dict[str, Any]) -> dict[str, Any]:
             on_message(event=callback)
         elif kind == "conversation_started" and _has_token(callback) and _user_id(callback.get("user")):
             return _json(200, on_conversation_started(event=callback))
-        elif kind in ("subscribed", "unsubscribed") and _user_id(callback.get("user")):
-            viber_people.set_subscribed(callback["user"]["id"], kind == "subscribed")
+        elif kind == "subscribed" and _user_id(callback.get("user")):
+            viber_people.set_subscribed(callback["user"]["id"], True)
+        elif kind == "unsubscribed" and _user_id({"id": callback.get("user_id")}):
+            # Remembered so that nothing is ever sent to them first; their next message subscribes again.
+            viber_people.set_subscribed(callback["user_id"], False)
         else:
             logger.info("viber callback ignored", extra={"event": str(kind)[:40]})
     except IdempotencyAlreadyInProgressError:
