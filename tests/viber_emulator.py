@@ -50,7 +50,9 @@ class ViberUser:
     seen: int = 0
     last_token: int = 0
 
-    def send(self, payload: dict[str, Any], *, signature: str | None = None, raw: bytes | None = None) -> tuple[int, Any]:
+    def send(
+        self, payload: dict[str, Any], *, signature: str | None = None, raw: bytes | None = None
+    ) -> tuple[int, Any]:
         """Post a callback (signed correctly unless `signature` says otherwise)."""
         body = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json"}
@@ -70,7 +72,9 @@ class ViberUser:
             self.tracking = body["tracking_data"]
         return status, body
 
-    def message(self, text: str | None = None, *, kind: str = "text", token: int | None = None) -> dict[str, Any]:
+    def message(
+        self, text: str | None = None, *, kind: str = "text", token: int | None = None
+    ) -> dict[str, Any]:
         """A message callback from this user, carrying the last tracking data."""
         payload = copy.deepcopy(MESSAGE)
         payload["message_token"] = token or next(_tokens)
@@ -81,7 +85,9 @@ class ViberUser:
             payload["message"]["text"] = text
         return payload
 
-    def say(self, text: str | None = None, *, kind: str = "text", token: int | None = None) -> list[dict[str, Any]]:
+    def say(
+        self, text: str | None = None, *, kind: str = "text", token: int | None = None
+    ) -> list[dict[str, Any]]:
         """Send a message; the bot's new messages to this user (its tracking data kept for the next one)."""
         status, _ = self.send(self.message(text, kind=kind, token=token))
         assert status == 200, f"the webhook answered {status}"
