@@ -269,6 +269,8 @@ def test_viber_chat_reading_saved_then_remaining_then_a_summary(stores: FakeStor
     assert "Усі показники за 11/2026 за о/р 77777 передано" in text(last)
     assert "• Газ, газовий лічильник, № 002352: 205.500 м³" in text(last)
     assert actions(last) == ["Особовий кабінет", "Введення показників"]
+    # And a meter of that address typed next (to correct it) goes straight to its prompt
+    assert text(chat.say("Лічильник 77777.2")).startswith("Газ, газовий лічильник")
 
 
 @pytest.mark.parametrize(

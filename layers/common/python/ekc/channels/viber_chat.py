@@ -701,4 +701,5 @@ class _Chat:
             month=month, number=number, lines=words.done_lines(split.handed_in)
         )
         text = f"{saved_text}\n{summary}\n{words.TEXTS['change_hint']}"
-        return Screen(text, words.main_menu_buttons()), self._at(Step.MENU, account=None)
+        # The account stays in the state: a meter of it typed next still needs no address tap.
+        return Screen(text, words.main_menu_buttons()), self._at(Step.MENU, account=number)
