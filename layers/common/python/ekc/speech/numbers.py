@@ -66,12 +66,20 @@ class _Refusal(Exception):
 # ---- words -----------------------------------------------------------------------------------------------
 
 _APOSTROPHES = dict.fromkeys(map(ord, "'’ʼ‘`´ʹ′ʻ"), None)
-_SKELETON = str.maketrans({"і": "и", "ї": "и", "ы": "и", "є": "е", "э": "е", "ґ": "г", "ё": "е", "ь": "", "ъ": ""})
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[a-z]")
+_LOOKALIKES = str.maketrans("aceiopxyk", "асеіорхук")
+_SKELETON = str.maketrans(
+    {"і": "и", "ї": "и", "ы": "и", "є": "е", "э": "е", "ґ": "г", "ё": "е", "ь": "", "ъ": ""}
+)
 
 
 def skeleton(word: str) -> str:
     """The spelling-neutral key of a word: 'п’ятдесят', 'пятдесят' and 'пятьдесят' all give 'пятдесят'."""
-    return word.lower().translate(_APOSTROPHES).translate(_SKELETON)
+    word = word.lower().translate(_APOSTROPHES)
+    if _CYRILLIC.search(word) and _LATIN.search(word):  # "двi": a Latin look-alike typed into Cyrillic
+        word = word.translate(_LOOKALIKES)
+    return word.translate(_SKELETON)
 
 
 def normalise(transcript: str) -> str:
@@ -91,17 +99,11 @@ def spoken_words(transcript: str) -> list[str]:
 
 
 # Token kinds.
-NUM, DIGITS, SCALE, FRACSCALE, WHOLE, POINT, AND = "num", "digits", "scale", "fracscale", "whole", "point", "and"
+NUM, DIGITS, SCALE, FRACSCALE = "num", "digits", "scale", "fracscale"
+WHOLE, POINT, AND = "whole", "point", "and"
 UNIT_INT, UNIT_LITRE, UNIT_OTHER = "unit_int", "unit_litre", "unit_other"
-FILLER, MINUS, ALT, CORRECT, HEDGE, UNSUPPORTED, UNKNOWN = (
-    "filler",
-    "minus",
-    "alt",
-    "correct",
-    "hedge",
-    "unsupported",
-    "unknown",
-)
+FILLER, MINUS, ALT, CORRECT, HEDGE = "filler", "minus", "alt", "correct", "hedge"
+UNSUPPORTED, UNKNOWN = "unsupported", "unknown"
 # Classes of number words, in the order a compound takes them.
 ZERO, UNIT, TEEN, TENS, HUNDREDS = "zero", "unit", "teen", "tens", "hundreds"
 
@@ -155,8 +157,8 @@ _NUMBER_WORDS: dict[tuple[int, str], str] = {
     (80, TENS): "вісімдесят вісімдесяти восемьдесят восьмидесяти",
     (90, TENS): "дев'яносто дев'яноста",
     (100, HUNDREDS): "сто ста",
-    (200, HUNDREDS): "двісті двохсот двомстам двомастами двохстах двести двухсот двумстам двумястами двухстах",
-    (300, HUNDREDS): "триста трьохсот трьомстам трьомастами трьохстах трехсот тремстам тремястами трехстах",
+    (200, HUNDREDS): "двісті двохсот двомстам двомастами двохстах двести двухсот двумстам двухстах",
+    (300, HUNDREDS): "триста трьохсот трьомстам трьомастами трьохстах трехсот тремстам трехстах",
     (400, HUNDREDS): "чотириста чотирьохсот чотирьомстам четыреста четырехсот четыремстам",
     (500, HUNDREDS): "п'ятсот п'ятисот п'ятистам п'ятьмастами пятьсот пятьюстами",
     (600, HUNDREDS): "шістсот шестисот шістьохсот шестистам шестьсот",
@@ -184,7 +186,7 @@ _add(_Meaning(FRACSCALE, 3), "тисячна тисячні тисячних т�
 _add(_Meaning(FRACSCALE, 4), "десятитисячна десятитисячних десятитысячных десятитысячная")
 _add(_Meaning(FRACSCALE, 5), "стотисячна стотисячних стотысячных")
 _add(_Meaning(FRACSCALE, 6), "мільйонна мільйонних миллионная миллионных")
-_add(_Meaning(WHOLE), "ціла цілі цілих цілої ціле цілою целая целые целой целое целую")
+_add(_Meaning(WHOLE), "ціла цілі цілих цілої ціле цілою целая целые целых целой целое целую")
 _add(_Meaning(POINT), "кома коми комою крапка крапки точка точки запятая запятой запятую")
 _add(_Meaning(AND), "і й та")
 _add(_Meaning(MINUS), "мінус мінуса минус")
@@ -230,8 +232,8 @@ _add(
     "показывает лічильник лічильника лічильнику счетчик счетчика счетчике мій моя мої моє мого мой мои "
     "моего у в на мене меня нас мы ми я зараз сейчас щас там тут будь ласка пожалуйста будьласка дякую "
     "спасибі спасибо все усе добре хорошо отже итак значення число цифри цифры такий такой такі такие "
-    "стоїть стоит записуйте записывайте пишіть пишите кажу говорю скажу вийшло получилось вышло було "
-    "было буде будет слухайте слушайте дивіться смотрите",
+    "правильно вірно верно точно стоїть стоит записуйте записывайте пишіть пишите кажу говорю скажу "
+    "вийшло получилось вышло було было буде будет слухайте слушайте дивіться смотрите",
 )
 # Two-word phrases that mean something their words alone do not.
 _PHRASES: dict[tuple[str, str], str] = {
@@ -351,7 +353,7 @@ def _continues(parts: dict[str, int], cls: str) -> bool:
 
 
 def _drop_restarts(tokens: list[_Token]) -> list[_Token]:
-    """"двісті... двісті один" and "двісті один, двісті один": the caller started again; keep the last.
+    """A caller who started again ("двісті... двісті один", "двісті один, двісті один"): keep the last.
 
     Only when the repeated part holds a hundreds or scale word, which dictation never repeats
     ("два два" is 22, "двадцять один двадцять один" is refused elsewhere as repeat-or-2121).
@@ -531,6 +533,9 @@ def _core(tokens: list[_Token]) -> list[_Token]:
     return span
 
 
+_REFUSED_ANYWHERE = ((UNSUPPORTED, Reason.UNSUPPORTED), (MINUS, Reason.NEGATIVE), (HEDGE, Reason.UNCERTAIN))
+
+
 def _interpret(transcript: str) -> tuple[Decimal, int]:
     text = normalise(transcript)
     if not text.strip():
@@ -543,8 +548,12 @@ def _interpret(transcript: str) -> tuple[Decimal, int]:
         raise _Refusal(Reason.AMBIGUOUS)  # "6.116.255"
     tokens = _tokenise(text)
     if not any(t.kind in NUMBERISH for t in tokens):
+        # "мільярд", "півтори" alone are numbers we do not take; "ще раз" is no number at all.
+        unsupported = next((t for t in tokens if t.kind == UNSUPPORTED and t.text != "раз"), None)
+        if unsupported is not None:
+            raise _Refusal(Reason.UNSUPPORTED, unsupported.text)
         raise _Refusal(Reason.NO_NUMBER)
-    for kind, reason in ((UNSUPPORTED, Reason.UNSUPPORTED), (MINUS, Reason.NEGATIVE), (HEDGE, Reason.UNCERTAIN)):
+    for kind, reason in _REFUSED_ANYWHERE:
         found = next((t for t in tokens if t.kind == kind), None)
         if found is not None:
             raise _Refusal(reason, found.text)
