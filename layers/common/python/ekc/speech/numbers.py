@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 MAX_INTEGER_DIGITS = 9
 MAX_DECIMALS = 3
@@ -108,8 +109,8 @@ UNSUPPORTED, UNKNOWN = "unsupported", "unknown"
 ZERO, UNIT, TEEN, TENS, HUNDREDS = "zero", "unit", "teen", "tens", "hundreds"
 
 
-@dataclass(frozen=True, slots=True)
-class _Meaning:
+# Private records are NamedTuples: a dataclass costs ~1.5 ms of cold start each, a NamedTuple ~0.1 ms.
+class _Meaning(NamedTuple):
     kind: str
     value: int = 0
     cls: str = ""
@@ -248,8 +249,7 @@ _CORE = NUMBERISH | {WHOLE, POINT, UNIT_LITRE}
 # ---- tokens ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     kind: str
     text: str  # the skeleton of a word, or the digits of a figure
     value: int = 0
@@ -311,13 +311,8 @@ def _phrases(tokens: list[_Token]) -> list[_Token]:
 # ---- the grammar -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Group:
+class _Group(NamedTuple):
     digits: str  # as said: "0", "21", "105", or a figure's digits with its leading zeros
-
-    @property
-    def width(self) -> int:
-        return len(self.digits)
 
 
 def _groups(tokens: list[_Token]) -> list[_Group]:
@@ -374,7 +369,7 @@ def _restartable(token: _Token) -> bool:
 
 def _concatenate(groups: list[_Group]) -> str:
     """Dictated groups to one digit string, in the shapes people dictate long numbers; else refuse."""
-    widths = [g.width for g in groups]
+    widths = [len(g.digits) for g in groups]
     if all(w == 1 for w in widths):
         return "".join(g.digits for g in groups)
     if any(w > 3 for w in widths):

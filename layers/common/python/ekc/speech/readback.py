@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from typing import NamedTuple
 
 from ekc.language import plural_uk
 
 DIGIT_NAMES = ("нуль", "один", "два", "три", "чотири", "п'ять", "шість", "сім", "вісім", "дев'ять")
 
 
-@dataclass(frozen=True, slots=True)
-class UnitForms:
+class UnitForms(NamedTuple):
     """A unit's forms after a number: one, few (2-4), many (5+, teens, 0), and after a fraction."""
 
     one: str
