@@ -104,7 +104,7 @@ NUM, DIGITS, SCALE, FRACSCALE = "num", "digits", "scale", "fracscale"
 WHOLE, POINT, AND = "whole", "point", "and"
 UNIT_INT, UNIT_LITRE, UNIT_OTHER = "unit_int", "unit_litre", "unit_other"
 FILLER, MINUS, ALT, CORRECT, HEDGE = "filler", "minus", "alt", "correct", "hedge"
-UNSUPPORTED, UNKNOWN = "unsupported", "unknown"
+UNSUPPORTED, UNKNOWN, BOUND = "unsupported", "unknown", "bound"
 # Classes of number words, in the order a compound takes them.
 ZERO, UNIT, TEEN, TENS, HUNDREDS = "zero", "unit", "teen", "tens", "hundreds"
 
@@ -173,7 +173,7 @@ for (_value, _cls), _words in _NUMBER_WORDS.items():
 _add(
     _Meaning(SCALE, 1000),
     "тисяча тисячі тисяч тисячу тисячею тисячам тисячами тисячах тысяча тысячи тысяч тысячу тысячей "
-    "тысячью тыща тыщи тыщ тыщу тища тищі тищ",
+    "тысячью тыща тыщи тыщ тыщу тища тищі тищ тис тыс",
 )
 _add(
     _Meaning(SCALE, 10**6),
@@ -203,8 +203,10 @@ _add(
     _Meaning(HEDGE),
     "приблизно приблизительно примерно десь около близько біля майже почти мабуть наверное наверно "
     "напевно напевне здається кажется може можливо может возможно знаю пам'ятаю помню більше больше "
-    "менше меньше понад трохи чуть плюс гаком до від",
+    "менше меньше понад трохи чуть плюс гаком",
 )
+# "до двохсот", "від ...": a bound, not a reading; but "до побачення" after the number is only goodbye.
+_add(_Meaning(BOUND), "до від")
 # Number words outside the grammar: never guessed at, whatever surrounds them.
 _add(
     _Meaning(UNSUPPORTED),
@@ -234,13 +236,26 @@ _add(
     "моего у в на мене меня нас мы ми я зараз сейчас щас там тут будь ласка пожалуйста будьласка дякую "
     "спасибі спасибо все усе добре хорошо отже итак значення число цифри цифры такий такой такі такие "
     "правильно вірно верно точно стоїть стоит записуйте записывайте пишіть пишите кажу говорю скажу "
-    "вийшло получилось вышло було было буде будет слухайте слушайте дивіться смотрите",
+    "вийшло получилось вышло було было буде будет слухайте слушайте дивіться смотрите побачення свидания",
+)
+# Words a caller says before a reading: greetings, waiting, the meter's kind. They must be known, not just
+# ignored, because an unknown word right next to the number may be a misheard number word ("тиша двісті").
+_add(
+    _Meaning(FILLER),
+    "добрий доброго добрый день дня вечір вечора вечер ранок ранку утро здрастуйте здравствуйте вітаю привіт "
+    "алло слухаю зачекайте подождите секунду секундочку хвилинку хвилиночку минутку подивлюся подивлюсь "
+    "газ газу газа газовий газового газовому газовый вода воду води водою воды водой холодна холодну "
+    "холодної холодний холодного холодная холодную холодной гаряча гарячу гарячої гарячий гарячого горячая "
+    "горячую горячей світло світла свет света електрика електрики електроенергія електроенергії "
+    "электроэнергия электричество тепло тепла опалення отопление",
 )
 # Two-word phrases that mean something their words alone do not.
 _PHRASES: dict[tuple[str, str], str] = {
     (skeleton("где"), skeleton("то")): HEDGE,
     (skeleton("то"), skeleton("есть")): CORRECT,
     (skeleton("не"), skeleton("так")): CORRECT,
+    (skeleton("плюс"), skeleton("мінус")): HEDGE,
+    (skeleton("плюс"), skeleton("минус")): HEDGE,
 }
 
 NUMBERISH = frozenset({NUM, DIGITS, SCALE, FRACSCALE})
@@ -499,6 +514,19 @@ def _parse(span: list[_Token]) -> tuple[str, str]:
     return integer, fraction
 
 
+def _bounds(tokens: list[_Token]) -> list[_Token]:
+    """'до двохсот' is an estimate; a 'до' or 'від' with no number after it is a filler."""
+    out = []
+    for i, token in enumerate(tokens):
+        if token.kind == BOUND:
+            following = next((t for t in tokens[i + 1 :] if t.kind != FILLER), None)
+            if following is not None and following.kind in NUMBERISH:
+                raise _Refusal(Reason.UNCERTAIN, token.text)
+            token = token._replace(kind=FILLER)
+        out.append(token)
+    return out
+
+
 def _after_correction(tokens: list[_Token]) -> list[_Token]:
     """'двісті один, ні, двісті два': what follows the last correction word is what the caller means."""
     marks = [i for i, t in enumerate(tokens) if t.kind == CORRECT]
@@ -511,14 +539,17 @@ def _after_correction(tokens: list[_Token]) -> list[_Token]:
 
 
 def _core(tokens: list[_Token]) -> list[_Token]:
-    """The words from the first number word to the last; the words around them are ignored, mostly."""
+    """The words from the first number word to the last, fillers dropped; unknown words there are refused."""
     core = [i for i, t in enumerate(tokens) if t.kind in _CORE]
     first, last = core[0], core[-1]
-    for token in tokens[last + 1 :]:
-        if token.kind == UNKNOWN:  # "двадцять першого", "двісті один газу": it may change the number
-            raise _Refusal(Reason.UNKNOWN_WORD, token.text)
-        if token.kind != FILLER:
-            break
+    # The nearest word on each side must be known: "тиша двісті" may be "тисяча двісті" misheard,
+    # "двісті пядесят" may be 250. Words further out cannot change the number and are ignored.
+    for neighbours in (tokens[last + 1 :], reversed(tokens[:first])):
+        for token in neighbours:
+            if token.kind == UNKNOWN:
+                raise _Refusal(Reason.UNKNOWN_WORD, token.text)
+            if token.kind != FILLER:
+                break
     span = []
     for token in tokens[first : last + 1]:
         if token.kind == UNKNOWN:
@@ -552,6 +583,7 @@ def _interpret(transcript: str) -> tuple[Decimal, int]:
         found = next((t for t in tokens if t.kind == kind), None)
         if found is not None:
             raise _Refusal(reason, found.text)
+    tokens = _bounds(tokens)
     tokens = _after_correction(tokens)
     for i, token in enumerate(tokens):
         before = any(t.kind in NUMBERISH for t in tokens[:i])
