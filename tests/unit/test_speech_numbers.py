@@ -13,7 +13,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from num2words import num2words
 
-from ekc.language import plural_uk
+from ekc.channels.ukrainian import plural
 from ekc.speech.numbers import NumberHeard, Reason, interpret_number
 
 DATA = Path(__file__).parent / "data" / "transcripts.json"
@@ -154,7 +154,7 @@ RU_SCALES = {1: ("десятая", "десятых"), 2: ("сотая", "сот�
 def test_speech_interpret_number_reads_whole_and_fraction_words(n: int, numerator: int, lang: str) -> None:
     # Given "шість цілих двісті п'ятдесят п'ять тисячних": the bookish form, with its agreement
     decimals = 1 if numerator < 10 else 2 if numerator < 100 else 3
-    whole = plural_uk(n, *(UK_WHOLE if lang == "uk" else RU_WHOLE))
+    whole = plural(n, *(UK_WHOLE if lang == "uk" else RU_WHOLE))
     one, many = (UK_SCALES if lang == "uk" else RU_SCALES)[decimals]
     scale = one if numerator % 10 == 1 and numerator % 100 != 11 else many
     text = f"{words(n, lang, feminine=True)} {whole} {words(numerator, lang, feminine=True)} {scale}"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ekc.domain.kinds import KINDS
-from ekc.language import plural_uk
+from ekc.channels.ukrainian import plural
+from ekc.domain.kinds import KINDS, Unit
 from ekc.speech.numbers import interpret_number
 from ekc.speech.readback import UNITS, say_date, say_datetime, say_digits, say_number, say_quantity, say_time
 
@@ -21,11 +21,11 @@ from ekc.speech.readback import UNITS, say_date, say_datetime, say_digits, say_n
      (14, "цифр"), (21, "цифру"), (22, "цифри"), (25, "цифр"), (101, "цифру"), (111, "цифр"), (112, "цифр"),
      (1000, "цифр"), (-1, "цифру")],
 )  # fmt: skip
-def test_speech_plural_uk_agrees_with_the_count(n: int, expected: str) -> None:
-    # Given a count
+def test_speech_plural_agrees_with_the_count(n: int, expected: str) -> None:
+    # Given a count (the read-back's units rest on the channels' shared plural)
     # When the noun's form is chosen
     # Then it follows Ukrainian agreement (1, 21, 101: one; 2-4, 22: few; 0, 5-20, 11-14, 111: many)
-    assert plural_uk(n, "цифру", "цифри", "цифр") == expected
+    assert plural(n, "цифру", "цифри", "цифр") == expected
 
 
 @pytest.mark.parametrize(
@@ -95,9 +95,14 @@ def test_speech_say_quantity_puts_the_unit_in_its_form(value: str, unit: str, ex
 def test_speech_say_quantity_knows_every_unit_of_the_domain() -> None:
     # Given the units the meter kinds use
     units = {info.unit for info in KINDS.values()}
-    # When a value of each is said
-    # Then each has its forms
-    assert units <= set(UNITS)
+    # When a value of each is said, by the unit, its code, or the symbol stored by earlier versions
+    # Then each has its forms, and an unknown unit is refused
+    assert units <= set(UNITS) == set(Unit)
+    assert (
+        say_quantity(Decimal(2), Unit.KILOWATT_HOUR)
+        == say_quantity(Decimal(2), "kWh")
+        == "дві кіловат-години"
+    )
     with pytest.raises(ValueError, match="unknown unit"):
         say_quantity(Decimal(1), "л")
 

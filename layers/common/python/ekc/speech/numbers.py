@@ -67,20 +67,18 @@ class _Refusal(Exception):
 # ---- words -----------------------------------------------------------------------------------------------
 
 _APOSTROPHES = dict.fromkeys(map(ord, "'’ʼ‘`´ʹ′ʻ"), None)
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_LATIN = re.compile(r"[a-z]")
-_LOOKALIKES = str.maketrans("aceiopxyk", "асеіорхук")
+# One table: apostrophes and soft signs dropped, Ukrainian/Russian letters folded, and Latin look-alikes
+# ("двi" typed with a Latin i) read as the Cyrillic letters they imitate.
 _SKELETON = str.maketrans(
-    {"і": "и", "ї": "и", "ы": "и", "є": "е", "э": "е", "ґ": "г", "ё": "е", "ь": "", "ъ": ""}
+    {"і": "и", "ї": "и", "ы": "и", "є": "е", "э": "е", "ґ": "г", "ё": "е", "ь": None, "ъ": None}
+    | dict(zip("aceiopxyk", "асеиорхук", strict=True))
+    | _APOSTROPHES
 )
 
 
 def skeleton(word: str) -> str:
     """The spelling-neutral key of a word: 'п’ятдесят', 'пятдесят' and 'пятьдесят' all give 'пятдесят'."""
-    word = word.lower().translate(_APOSTROPHES)
-    if _CYRILLIC.search(word) and _LATIN.search(word):  # "двi": a Latin look-alike typed into Cyrillic
-        word = word.translate(_LOOKALIKES)
-    return word.translate(_SKELETON)
+    return word.lower().translate(_SKELETON)
 
 
 def normalise(transcript: str) -> str:

@@ -14,7 +14,9 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import NamedTuple
 
-from ekc.language import plural_uk
+from ekc.channels.ukrainian import plural
+from ekc.domain.kinds import Unit
+from ekc.domain.windows import KYIV
 
 DIGIT_NAMES = ("нуль", "один", "два", "три", "чотири", "п'ять", "шість", "сім", "вісім", "дев'ять")
 
@@ -29,13 +31,14 @@ class UnitForms(NamedTuple):
     feminine: bool  # "одна кіловат-година", "дві гігакалорії"
 
 
-# Keyed by the unit strings of ekc.domain.kinds.
-UNITS: dict[str, UnitForms] = {
-    "м³": UnitForms("кубічний метр", "кубічні метри", "кубічних метрів", "кубічного метра", feminine=False),
-    "кВт·год": UnitForms(
+UNITS: dict[Unit, UnitForms] = {
+    Unit.CUBIC_METRE: UnitForms(
+        "кубічний метр", "кубічні метри", "кубічних метрів", "кубічного метра", feminine=False
+    ),
+    Unit.KILOWATT_HOUR: UnitForms(
         "кіловат-година", "кіловат-години", "кіловат-годин", "кіловат-години", feminine=True
     ),
-    "Гкал": UnitForms("гігакалорія", "гігакалорії", "гігакалорій", "гігакалорії", feminine=True),
+    Unit.GIGACALORIE: UnitForms("гігакалорія", "гігакалорії", "гігакалорій", "гігакалорії", feminine=True),
 }
 
 
@@ -72,15 +75,19 @@ def say_number(value: Decimal) -> str:
     return f"{words} кома {_fraction_words(fraction)}" if fraction else words
 
 
-def say_quantity(value: Decimal, unit: str) -> str:
-    """A number with its unit in the form Ukrainian asks for after it: 'дві кіловат-години'."""
-    forms = UNITS.get(unit)
-    if forms is None:
-        raise ValueError(f"unknown unit {unit!r}; known: {', '.join(UNITS)}")
+def say_quantity(value: Decimal, unit: Unit | str) -> str:
+    """A number with its unit in the form Ukrainian asks for after it: 'дві кіловат-години'.
+
+    `unit` is a `Unit`, its code ("m3") or a stored symbol ("м³", "кВт·год", "Гкал").
+    """
+    try:
+        forms = UNITS[Unit.parse(unit)]
+    except KeyError as exc:
+        raise ValueError(f"unknown unit {unit!r}") from exc
     whole, fraction = _split(value)
     if fraction:
         return f"{say_number(value)} {forms.fraction}"
-    return f"{_cardinal(whole, feminine=forms.feminine)} {plural_uk(whole, forms.one, forms.few, forms.many)}"
+    return f"{_cardinal(whole, feminine=forms.feminine)} {plural(whole, forms.one, forms.few, forms.many)}"
 
 
 def say_digits(text: str) -> str:
@@ -142,7 +149,7 @@ def say_time(moment: time) -> str:
         return "опівночі"
     words = f"о {_HOURS[moment.hour]} годині"
     if moment.minute:
-        minutes = plural_uk(moment.minute, "хвилина", "хвилини", "хвилин")
+        minutes = plural(moment.minute, "хвилина", "хвилини", "хвилин")
         words += f" {_cardinal(moment.minute, feminine=True)} {minutes}"
     return words
 
@@ -150,7 +157,5 @@ def say_time(moment: time) -> str:
 def say_datetime(moment: datetime) -> str:
     """A date and time in Kyiv: 'тридцять першого липня о дев'ятій годині' (aware times are converted)."""
     if moment.tzinfo is not None:
-        from ekc.domain.windows import KYIV
-
         moment = moment.astimezone(KYIV)
     return f"{say_date(moment.date())} {say_time(moment.time())}"
