@@ -188,7 +188,8 @@ def on_message(event: dict[str, Any]) -> dict[str, int]:
     text = message.get("text") if message.get("type") == "text" else None
     if not isinstance(text, str) or not text.strip():
         text = None
-    turn = viber_chat.message(viber_id, text, message.get("tracking_data"))
+    key = f"viber-{event['message_token']}"  # the reading's own submission key: never saved twice
+    turn = viber_chat.message(viber_id, text, message.get("tracking_data"), key=key)
     delivered = send(viber_id, turn)
     return {"messages": len(turn.messages), "delivered": delivered}
 

@@ -35,7 +35,7 @@ def test_viber_words_cover_every_warning_notice_and_error_the_services_raise() -
     assert set(words.NOTICES) == set(NoticeCode)
     raised = {
         "value_empty", "value_not_number", "value_negative", "value_too_many_decimals",
-        "value_too_many_digits", "bad_amount", "invalid_code", "link_refused", "too_many_attempts",
+        "value_too_long", "too_many_today", "amount_missing", "meter_resealed", "outcome_unknown", "bad_amount", "invalid_code", "link_refused", "too_many_attempts",
         "bad_token", "not_found", "meter_not_found", "unavailable", "scope",
     }  # fmt: skip
     assert raised <= set(words.ERRORS)
@@ -43,8 +43,8 @@ def test_viber_words_cover_every_warning_notice_and_error_the_services_raise() -
 
 
 def test_viber_words_digits_agree_with_their_count() -> None:
-    assert words.error_text("value_too_many_digits", digits=5).startswith("Лічильник має лише 5 цифр")
-    assert words.error_text("value_too_many_digits", digits=3).startswith("Лічильник має лише 3 цифри")
+    assert "більше 9 цифр до коми" in words.error_text("value_too_long", digits=9)
+    assert "більше 1 цифри до коми" in words.error_text("value_too_long", digits=1)
 
 
 def test_viber_words_button_text_is_escaped_and_coloured() -> None:

@@ -23,7 +23,7 @@ from ekc.domain.notices import Notice, NoticeCode
 from ekc.domain.values import Warning, WarningCode, format_value
 from ekc.domain.windows import KYIV
 from ekc.exceptions import DomainError
-from ekc.services.readings import MeterView, RowResult, RowStatus
+from ekc.services.readings import MeterView, Question, RowResult, RowStatus
 from ekc.storage.ports import LinkedAccount
 
 # The seed's colours: main menu light green and orange, "back to the main menu" purple everywhere
@@ -130,12 +130,7 @@ TEXTS: dict[str, str] = {
     "all_done": "Усі показники за {month} за о/р {number} передано:\n{lines}\nДякую!",
     "done_line": "• {meter}: {value} {unit}",
     "change_hint": "Помилились? Просто введіть показник ще раз: врахується останній.",
-    "question": (
-        "Показник {value} {unit} означає витрату {consumption} {unit} за місяць — набагато більше, ніж "
-        "зазвичай{usual}. Перевірте, будь ласка. Якщо показник правильний, натисніть «Так»; якщо ні — "
-        "«Ні»."
-    ),
-    "usual": " (зазвичай близько {usual} {unit})",
+    "confirm_hint": "Якщо показник правильний, натисніть «Так»; якщо ні — «Ні».",
     "question_no": (
         "Добре, показник {value} не збережено. Введіть правильний показник для лічильника «{meter}»."
     ),
@@ -189,7 +184,20 @@ ERRORS: dict[str, str] = {
     ),
     "value_negative": "Показник не може бути від'ємним.",
     "value_too_many_decimals": "Після крапки можна ввести не більше 3 цифр (літри або вати).",
-    "value_too_many_digits": "Лічильник має лише {digits} {digit_word} до крапки, а введено більше.",
+    "value_too_long": "Показник задовгий: у лічильників не буває більше {digits} {digit_word} до коми.",
+    "too_many_today": (
+        "Показник цього лічильника сьогодні вже змінювали {limit} разів. Спробуйте завтра або зверніться "
+        "до центру обслуговування."
+    ),
+    "amount_missing": "Вкажіть кількість числом (0 — якщо за адресою ніхто не проживає).",
+    "meter_resealed": (
+        "Лічильник тим часом повірено або переопломбовано, тож бота вимкнено. Відкрийте лічильник ще раз "
+        "і за потреби увімкніть бота знову."
+    ),
+    "outcome_unknown": (
+        "Зв'язок із базою перервався, і я не знаю, чи збережено показник. За хвилину перегляньте "
+        "«Попередні показники»: збережений показник буде там."
+    ),
     "bad_amount": "Кількість має бути числом від 0, не більше 3 цифр після крапки, наприклад 5 або 2.5.",
     "invalid_code": (
         "Номер особового рахунку та SRC-код треба ввести разом: 8 або 9 цифр, останні 3 з них — SRC-код "
@@ -208,6 +216,26 @@ ERRORS: dict[str, str] = {
     "scope": "Ця дія недоступна.",
 }
 
+QUESTIONS: dict[str, str] = {
+    "implausible_high": (
+        "Показник {value} {unit} означає витрату {consumption} {unit}{period} — набагато більше, ніж "
+        "зазвичай (близько {usual} {unit}). Перевірте, будь ласка."
+    ),
+    "implausible_high_new": (
+        "Показник {value} {unit} означає незвично велику витрату: {consumption} {unit}{period}. "
+        "Перевірте, будь ласка."
+    ),
+    "more_digits_than_dial": (
+        "У показнику {value} більше цифр до коми, ніж має цей лічильник за нашими даними ({digits} "
+        "{digit_word}). Перевірте, будь ласка; якщо показник правильний, ми перевіримо дані лічильника."
+    ),
+    "bot_amount": (
+        "Бот щомісяця додаватиме {value} {unit}, а зазвичай витрата — близько {usual} {unit} на місяць. "
+        "Перевірте кількість."
+    ),
+    "bot_amount_new": "Бот щомісяця додаватиме {value} {unit}: це незвично багато. Перевірте кількість.",
+}
+
 WARNINGS: dict[WarningCode, str] = {
     WarningCode.LOWER_THAN_PREVIOUS: (
         "Увага: показник {value} менший за попередній ({previous}). Я його зберіг і передам "
@@ -217,6 +245,11 @@ WARNINGS: dict[WarningCode, str] = {
         "Схоже, лічильник перейшов через нуль (максимум {maximum}): витрату пораховано як {consumption}."
     ),
     WarningCode.CONFIRMED_HIGH: "Ви підтвердили незвично велику витрату: {consumption}.",
+    WarningCode.CONFIRMED_DIGITS: (
+        "Ви підтвердили показник, довший за лічильник за нашими даними ({digits} цифр до коми): ми "
+        "перевіримо дані лічильника."
+    ),
+    WarningCode.OPENING: "Це початковий показник нового або переопломбованого лічильника.",
 }
 
 NOTICES: dict[NoticeCode, str] = {
@@ -404,9 +437,9 @@ def source(channel: object) -> str:
 
 def error_text(code: str, **params: object) -> str:
     """The bot's sentence for an error code; unknown codes get the generic one."""
-    if code == "value_too_many_digits" and isinstance(params.get("digits"), int):
+    if code == "value_too_long" and isinstance(params.get("digits"), int):
         digits = int(params["digits"])  # type: ignore[arg-type]
-        params = {**params, "digit_word": plural(digits, "цифру", "цифри", "цифр")}
+        params = {**params, "digit_word": plural(digits, "цифри", "цифр", "цифр")}  # "більше N ..."
     if code == "too_many_attempts" and isinstance(params.get("until"), datetime):
         params = {**params, "until": clock_time(params["until"])}  # type: ignore[arg-type]
     try:
@@ -445,11 +478,7 @@ def row_text(result: RowResult) -> str:
         lines.extend(t for t in (warning_text(w) for w in result.warnings) if t)
         return "\n".join(lines)
     if result.status is RowStatus.NEEDS_CONFIRMATION and result.question is not None and view is not None:
-        q = result.question
-        usual = "" if q.usual is None else TEXTS["usual"].format(usual=value(q.usual), unit=symbol)
-        return TEXTS["question"].format(
-            value=value(q.value), unit=symbol, consumption=value(q.consumption), usual=usual
-        )
+        return f"{question_text(result.question, view.meter.unit)}\n{TEXTS['confirm_hint']}"
     if result.status is RowStatus.CLOSED and view is not None:
         w = view.window
         return TEXTS["meter_closed"].format(meter=name, opens=when(w.opens_at), closes=when(w.closes_at))
@@ -459,6 +488,26 @@ def row_text(result: RowResult) -> str:
         text = error_text(result.reason or "value_not_number", **result.reason_params)
         return f"{text}\n{TEXTS['try_again_value'].format(meter=name)}" if name else text
     return error_text("value_empty")
+
+
+def question_text(q: Question, meter_unit: Unit, bot: bool = False) -> str:
+    """Why a reading (or a bot's amount) needs a "Так" first, with its numbers."""
+    symbol = unit(meter_unit)
+    if q.code == "more_digits_than_dial":
+        digits = q.digits or 0
+        word = plural(digits, "цифра", "цифри", "цифр")
+        return QUESTIONS[q.code].format(value=value(q.value), digits=digits, digit_word=word)
+    months = q.months or 1
+    period = "" if months <= 1 else f" за {months} {plural(months, 'місяць', 'місяці', 'місяців')}"
+    code = "bot_amount" if bot else q.code
+    key = code if q.usual is not None and code in QUESTIONS else f"{code}_new"
+    return QUESTIONS.get(key, QUESTIONS["implausible_high_new"]).format(
+        value=value(q.value),
+        unit=symbol,
+        consumption="?" if q.consumption is None else value(q.consumption),
+        usual="" if q.usual is None else value(q.usual),
+        period=period,
+    )
 
 
 def notice_text(notice: Notice, meter: str = "", number: str = "") -> str:

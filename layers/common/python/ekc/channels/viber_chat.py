@@ -29,7 +29,7 @@ from ekc.domain.notices import Notice, NoticeCode
 from ekc.exceptions import BadToken, DomainError, NotFound, StorageUnavailable
 from ekc.observability import logger
 from ekc.services import accounts, notices, progress, readings, viber_people
-from ekc.services.readings import MeterView, ReadingsPage, RowInput, RowResult, RowStatus
+from ekc.services.readings import BotStatus, MeterView, ReadingsPage, RowInput, RowResult, RowStatus
 from ekc.storage import get_stores
 from ekc.storage.ports import Stores
 
@@ -54,6 +54,7 @@ class Step(StrEnum):
     CONFIRM = "confirm"  # awaiting Так/Ні for an implausible reading
     BOTS = "bots"
     AMOUNT = "amount"  # awaiting a bot's monthly amount
+    BOT_CONFIRM = "bot_confirm"  # awaiting Так/Ні for an unusual bot amount
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class ChatState:
     meter: str | None = None
     value: str | None = None
     page: int = 0
+    epoch: int | None = None  # the meter's seal epoch the bot screen showed
 
 
 def _state_key() -> bytes:
@@ -86,6 +88,8 @@ def encode_state(state: ChatState, viber_id: str, now: datetime) -> str:
             data[key] = value
     if state.page:
         data["g"] = state.page
+    if state.epoch is not None:
+        data["e"] = state.epoch
     body = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).rstrip(b"=").decode()
     return f"{STATE_VERSION}.{body}.{_mac(viber_id, body)}"
 
@@ -107,6 +111,7 @@ def decode_state(tracking_data: object, viber_id: str, now: datetime) -> ChatSta
             meter=_text(data.get("m")),
             value=_text(data.get("v")),
             page=int(data.get("g", 0)),
+            epoch=int(data["e"]) if "e" in data else None,
         )
     except (ValueError, TypeError, KeyError):
         return ChatState()
@@ -243,17 +248,21 @@ def message(
     text: str | None,
     tracking_data: object,
     *,
+    key: str | None = None,
     stores: Stores | None = None,
     now: datetime | None = None,
 ) -> Turn:
-    """The bot's answer to a resident's message (`text` None for pictures, stickers, files...)."""
+    """The bot's answer to a resident's message (`text` None for pictures, stickers, files...).
+
+    `key` names the delivery (Viber's message_token): a reading saved under it is never saved twice.
+    """
     stores = stores or get_stores()
     now = now or clock.now()
     state = decode_state(tracking_data, viber_id, now)
     if state.person_id is None:
         # No (valid) state: who is this? A message also means Viber has subscribed them.
         state = replace(state, person_id=viber_people.person_for(viber_id, stores=stores, now=now).person_id)
-    return _Chat(viber_id, state, stores, now).answer(text)
+    return _Chat(viber_id, state, stores, now, key).answer(text)
 
 
 def leave_confirmations(
@@ -277,6 +286,7 @@ class _Chat:
     state: ChatState
     stores: Stores
     now: datetime
+    key: str | None = None
     confirmations: list[Notice] = field(default_factory=list)
 
     @property
@@ -501,9 +511,8 @@ class _Chat:
 
     def _do_bot(self, meter: str) -> tuple[Screen, ChatState]:
         number, view = self._bot_view(meter)
-        return Screen(words.bot_screen(view), self._bot_buttons(view, number)), self._at(
-            Step.BOTS, account=number, meter=meter
-        )
+        state = self._at(Step.BOTS, account=number, meter=meter, epoch=view.meter.seal_epoch)
+        return Screen(words.bot_screen(view), self._bot_buttons(view, number)), state
 
     def _do_bot_on(self, meter: str) -> tuple[Screen, ChatState]:
         return self._do_bot_amount(meter)
@@ -515,39 +524,60 @@ class _Chat:
         )
         bot = words.ACTION_BOT.format(meter=meter)
         buttons = (words.button(bot, bot, words.LIGHT_GREEN), words.menu_button())
-        return Screen(text, buttons), self._at(Step.AMOUNT, account=number, meter=meter)
+        epoch = self.state.epoch if self.state.meter == meter else view.meter.seal_epoch
+        return Screen(text, buttons), self._at(Step.AMOUNT, account=number, meter=meter, epoch=epoch)
 
     def _do_bot_off(self, meter: str) -> tuple[Screen, ChatState]:
         number, view = self._bot_view(meter)
         amount = words.value(view.meter.bot_amount)
-        updated = readings.set_bot(
+        outcome = readings.set_bot(
             self.caller, number, meter, False, amount, stores=self.stores, now=self.now
         )
+        updated = outcome.view
         text = words.TEXTS["bot_off"].format(meter=words.meter_name(updated.meter))
-        return Screen(f"{text}\n{words.bot_screen(updated)}", self._bot_buttons(updated, number)), self._at(
-            Step.BOTS, account=number, meter=meter
-        )
+        state = self._at(Step.BOTS, account=number, meter=meter, epoch=updated.meter.seal_epoch)
+        return Screen(f"{text}\n{words.bot_screen(updated)}", self._bot_buttons(updated, number)), state
 
-    def _bot_amount(self, text: str) -> tuple[Screen, ChatState]:
+    def _bot_amount(self, text: str, confirm: bool = False) -> tuple[Screen, ChatState]:
         number, meter = self.state.account, self.state.meter
         assert number is not None and meter is not None
+        amount = text.strip()[:40]
+        bot = words.ACTION_BOT.format(meter=meter)
         try:
-            updated = readings.set_bot(
-                self.caller, number, meter, True, text.strip()[:40] or "x", stores=self.stores, now=self.now
+            outcome = readings.set_bot(
+                self.caller,
+                number,
+                meter,
+                True,
+                amount,
+                seal_epoch=self.state.epoch,
+                confirmed=amount if confirm else None,
+                stores=self.stores,
+                now=self.now,
             )
         except DomainError as exc:
             if isinstance(exc, StorageUnavailable | NotFound):
                 raise
-            bot = words.ACTION_BOT.format(meter=meter)
             buttons = (words.button(bot, bot, words.LIGHT_GREEN), words.menu_button())
-            return Screen(words.error(exc), buttons), self.state
-        m = updated.meter
+            state = self._at(Step.AMOUNT, account=number, meter=meter, epoch=self.state.epoch)
+            return Screen(words.error(exc), buttons), state
+        if outcome.status is BotStatus.NEEDS_CONFIRMATION and outcome.question is not None:
+            question = words.question_text(outcome.question, outcome.view.meter.unit, bot=True)
+            buttons = (
+                words.button(words.BTN_YES, words.BTN_YES, words.LIGHT_GREEN, 1, 3),
+                words.button(words.BTN_NO, words.BTN_NO, words.RED, 1, 3),
+                words.menu_button(),
+            )
+            state = self._at(
+                Step.BOT_CONFIRM, account=number, meter=meter, value=amount, epoch=self.state.epoch
+            )
+            return Screen(f"{question}\n{words.TEXTS['confirm_hint']}", buttons), state
+        m = outcome.view.meter
         done = words.TEXTS["bot_on"].format(
             meter=words.meter_name(m), amount=words.value(m.bot_amount), unit=words.unit(m.unit)
         )
-        return Screen(done, self._bot_buttons(updated, number)), self._at(
-            Step.BOTS, account=number, meter=meter
-        )
+        state = self._at(Step.BOTS, account=number, meter=meter, epoch=m.seal_epoch)
+        return Screen(done, self._bot_buttons(outcome.view, number)), state
 
     # ---- entering readings ----
 
@@ -621,10 +651,14 @@ class _Chat:
         s = self.state
         if s.step is Step.CONFIRM and s.account and s.meter and s.value:
             return self._save(s.account, s.meter, s.value, confirm=True)
+        if s.step is Step.BOT_CONFIRM and s.account and s.meter and s.value:
+            return self._bot_amount(s.value, confirm=True)
         return Screen(words.TEXTS["help"], words.main_menu_buttons()), self._at(Step.MENU)
 
     def _do_no(self) -> tuple[Screen, ChatState]:
         s = self.state
+        if s.step is Step.BOT_CONFIRM and s.meter:
+            return self._do_bot_amount(s.meter)
         if s.step is Step.CONFIRM and s.account and s.meter:
             view = progress.find(self._page(s.account).meters, s.meter)
             name = words.meter_name(view.meter) if view else s.meter
@@ -652,9 +686,12 @@ class _Chat:
         return Screen(f"{lead}\n{screen.text}", screen.buttons), state
 
     def _save(self, number: str, meter: str, text: str, *, confirm: bool) -> tuple[Screen, ChatState]:
-        row = RowInput(meter, text.strip()[:40] or " ", confirm)
+        typed = text.strip()[:40] or " "
+        row = RowInput(meter, typed, typed if confirm else None)
         origin = Origin.viber(self.caller.person_id)
-        outcome = readings.save_readings(self.caller, number, [row], origin, stores=self.stores, now=self.now)
+        outcome = readings.save_readings(
+            self.caller, number, [row], origin, key=self.key, stores=self.stores, now=self.now
+        )
         result = (
             outcome.results[0]
             if outcome.results
