@@ -175,6 +175,28 @@ def test_viber_webhook_a_reading_is_saved_confirmed_and_a_replay_changes_nothing
     assert actions(first)[:2] == ["Лічильник 77777.1", "Лічильник 77777.3"]
 
 
+def test_viber_webhook_a_late_replay_after_the_idempotency_record_is_gone_saves_nothing(
+    user: Callable[[], ViberUser], table: Any
+) -> None:
+    # Given a reading message handled once, and its idempotency record gone (expired after a day)
+    import boto3
+
+    me = user()
+    me.start(demo_context())
+    me.say("Введення показників")
+    me.say("Показники о/р 77777")
+    me.say("Лічильник 77777.2")
+    payload = me.message("204")
+    assert me.send(payload)[0] == 200
+    records = boto3.resource("dynamodb", region_name="eu-central-1").Table("IdempotencyTable")
+    for record in records.scan()["Items"]:
+        records.delete_item(Key={"id": record["id"]})
+    # When Viber delivers the same callback again
+    assert me.send(payload)[0] == 200
+    # Then the message_token, the reading's submission key, still keeps it to one reading
+    assert [r["value"] for r in ours(table, "77777.2")] == ["204.000"]
+
+
 def test_viber_webhook_refuses_bad_and_missing_signatures_and_writes_nothing(
     user: Callable[[], ViberUser], table: Any, viber_api: ViberFake
 ) -> None:

@@ -451,3 +451,49 @@ def test_viber_chat_a_message_makes_the_person_once_and_resubscribes(stores: Fak
     Chat(stores).say("привіт")
     # Then they are the same person, subscribed again
     assert stores.viber_users.get(VIBER_ID) == ViberIdentity(VIBER_ID, "p-old", True)
+
+
+def test_viber_chat_one_delivery_key_saves_one_reading(stores: FakeStores) -> None:
+    # Given a resident at the gas meter, and the reading message delivered twice under one key
+    chat = Chat(stores)
+    chat.start(context())
+    at_meter(chat, "77777.2")
+    before = chat.tracking
+    first = viber_chat.message(VIBER_ID, "205", before, key="viber-42", stores=stores, now=NOW)
+    again = viber_chat.message(VIBER_ID, "205", before, key="viber-42", stores=stores, now=NOW)
+    # Then both answers say it is saved, and one reading was written
+    assert "збережено" in text(first) and "збережено" in text(again)
+    assert len(viber_readings(stores)) == 1
+
+
+def test_viber_chat_an_unusual_bot_amount_waits_for_tak(stores: FakeStores) -> None:
+    # Given a resident switching on the gas meter's bot
+    chat = Chat(stores)
+    chat.start(context())
+    chat.say("Боти о/р 77777")
+    chat.say("Бот лічильника 77777.2")
+    chat.say("Увімкнути бот 77777.2")
+    # When they type an amount far above the usual use
+    question = chat.say("5000")
+    # Then they are asked first, and the bot stays off until "Так"
+    assert "незвично" in text(question) or "зазвичай" in text(question)
+    assert actions(question)[:2] == ["Так", "Ні"]
+    assert stores.fake_accounts.meters["77777.2"].bot_enabled is False
+    done = chat.say("Так")
+    assert "увімкнено" in text(done) and "5000.000 м³" in text(done)
+    assert stores.fake_accounts.meters["77777.2"].bot_enabled is True
+
+
+def test_viber_chat_a_bot_screen_from_before_a_resealing_cannot_switch_it_back_on(stores: FakeStores) -> None:
+    # Given the gas meter's bot screen, then the meter re-sealed by an operator
+    chat = Chat(stores)
+    chat.start(context())
+    chat.say("Боти о/р 77777")
+    chat.say("Бот лічильника 77777.2")
+    chat.say("Увімкнути бот 77777.2")
+    stores.accounts.set_seal_epoch("77777", "77777.2", 1)
+    # When the resident types the amount on the old screen
+    turn = chat.say("2")
+    # Then they hear it was re-sealed, and the bot stays off
+    assert text(turn) == words.ERRORS["meter_resealed"]
+    assert stores.fake_accounts.meters["77777.2"].bot_enabled is False

@@ -35,7 +35,8 @@ def test_viber_words_cover_every_warning_notice_and_error_the_services_raise() -
     assert set(words.NOTICES) == set(NoticeCode)
     raised = {
         "value_empty", "value_not_number", "value_negative", "value_too_many_decimals",
-        "value_too_long", "too_many_today", "amount_missing", "meter_resealed", "outcome_unknown", "bad_amount", "invalid_code", "link_refused", "too_many_attempts",
+        "value_too_long", "too_many_today", "amount_missing", "meter_resealed", "outcome_unknown",
+        "bad_amount", "invalid_code", "link_refused", "too_many_attempts",
         "bad_token", "not_found", "meter_not_found", "unavailable", "scope",
     }  # fmt: skip
     assert raised <= set(words.ERRORS)
