@@ -345,7 +345,7 @@ class _Chat:
             return self._link(text)
         if step in (Step.METER, Step.CONFIRM) and self.state.account and self.state.meter:
             return self._save(self.state.account, self.state.meter, text, confirm=False)
-        if step is Step.AMOUNT and self.state.account and self.state.meter:
+        if step in (Step.AMOUNT, Step.BOT_CONFIRM) and self.state.account and self.state.meter:
             return self._bot_amount(text)
         if len(text) <= 40 and _NUMBERISH.match(text.strip()):
             return self._number_without_meter(text.strip())
