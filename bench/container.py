@@ -7,9 +7,11 @@ handler, so what is timed is what the handler's own import and first requests co
 
 The spec (JSON) names `paths` (prepended to sys.path, e.g. [/var/task, /opt/python]), `module` and
 `handler`, the `events` to handle one after the other (a browser's cookie and CSRF token carried from
-answer to answer), and `instrument`: count botocore clients and DynamoDB operations by patching
-botocore in this measuring process, never in the app. It prints one line `BENCH-RESULT <json>` with
-CLOCK_MONOTONIC times in nanoseconds, comparable with the parent's, and the process's CPU time.
+answer to answer), `instrument`: count botocore clients and DynamoDB operations by patching botocore
+in this measuring process, never in the app, and `watch_compiles`: list the modules that had to be
+compiled from source (the build test's check that the bytecode is used). It prints one line
+`BENCH-RESULT <json>` with CLOCK_MONOTONIC times in nanoseconds, comparable with the parent's, and
+the process's CPU times.
 """
 
 import time
