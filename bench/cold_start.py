@@ -190,8 +190,8 @@ def cold_start(
         "floor_seconds": _median([r.first_answer_seconds for r in base]),
         "floor_import_seconds": _median([r.import_seconds for r in base]),
         "floor_first_request_seconds": _median([r.first_request_seconds for r in base]),
-        "ratio_min": round(min(ratios), 3),
-        "ratio_max": round(max(ratios), 3),
+        # How far the pairs spread: the middle half of their ratios (a busy machine widens it).
+        "ratio_quartiles": quartiles(ratios),
     }
 
 
@@ -216,9 +216,20 @@ def import_times(
     return times, cpu
 
 
+def quartiles(values: Sequence[float]) -> list[float]:
+    """The first and third quartiles."""
+    first, _, third = statistics.quantiles(values, n=4)
+    return [round(first, 3), round(third, 3)]
+
+
+def paired_ratios(times: Mapping[str, Sequence[float]], numerator: str, denominator: str) -> list[float]:
+    """The round-by-round ratios of two containers' times."""
+    return [a / b for a, b in zip(times[numerator], times[denominator], strict=True)]
+
+
 def paired_ratio(times: Mapping[str, Sequence[float]], numerator: str, denominator: str) -> float:
     """Median of the round-by-round ratios of two containers' times."""
-    return _median([a / b for a, b in zip(times[numerator], times[denominator], strict=True)], 3)
+    return _median(paired_ratios(times, numerator, denominator), 3)
 
 
 def clients_and_requests(container: Container, events: Sequence[Event]) -> dict[str, Any]:

@@ -48,6 +48,8 @@ from bench.cold_start import (
     import_times,
     lambda_container,
     paired_ratio,
+    paired_ratios,
+    quartiles,
     run,
 )
 from bench.host_build import TEMPLATE, Build, build_for_host, function_properties, without_bytecode
@@ -374,23 +376,34 @@ def cold_start_of(
 
 def imports_of(subject: Measured, build: Build, rounds: int, step: Callable[[str], None]) -> dict[str, Any]:
     """The function's import over its floor's (same collector policy), and with other bytecode at hand."""
-    bare = without_bytecode(build)
-    relocated = tuple(bare.directory / path.relative_to(build.directory) for path in subject.function.paths)
-    no_bytecode = replace(subject.function, name="built_without_bytecode", paths=relocated)
     floor_gc_on = replace(
         subject.floor, name="floor_gc_on", environment={**subject.floor.environment, "BENCH_FLOOR_GC": "on"}
     )
-    step(f"{subject.name}: imports, {rounds} rounds (built, its floor both ways, no bytecode, source tree)")
-    containers = [subject.function, subject.floor, floor_gc_on, no_bytecode, subject.source_tree]
-    times, cpu = import_times(containers, rounds=rounds, progress=step)
+    step(
+        f"{subject.name}: imports against its floor (collector as {subject.name}'s, and on), {rounds} rounds"
+    )
+    times, cpu = import_times([subject.function, subject.floor, floor_gc_on], rounds=rounds, progress=step)
+    # For scale, fewer rounds: the built layer without its bytecode (as sam built it before) and the
+    # source tree with the venv's packages (a developer's checkout, bytecode written as it goes).
+    bare = without_bytecode(build)
+    relocated = tuple(bare.directory / path.relative_to(build.directory) for path in subject.function.paths)
+    no_bytecode = replace(subject.function, name="built_without_bytecode", paths=relocated)
+    scale_rounds = max(5, rounds // 4)
+    step(f"{subject.name}: imports without bytecode and from the source tree, {scale_rounds} rounds")
+    scale, _ = import_times(
+        [subject.function, no_bytecode, subject.source_tree], rounds=scale_rounds, progress=step
+    )
     name = subject.name
+    seconds = {key: round(statistics.median(values), 4) for key, values in times.items()}
+    seconds |= {key: round(statistics.median(scale[key]), 4) for key in (no_bytecode.name, "source_tree")}
     return {
         "ratio": paired_ratio(times, name, "floor"),
+        "ratio_quartiles": quartiles(paired_ratios(times, name, "floor")),
         "cpu_ratio": paired_ratio(cpu, name, "floor"),
         "ratio_vs_floor_with_gc_on": paired_ratio(times, name, "floor_gc_on"),
-        "seconds": {key: round(statistics.median(values), 4) for key, values in times.items()},
-        "bytecode_speedup": paired_ratio(times, "built_without_bytecode", name),
-        "built_over_source_tree": paired_ratio(times, name, "source_tree"),
+        "seconds": seconds,
+        "bytecode_speedup": paired_ratio(scale, no_bytecode.name, name),
+        "built_over_source_tree": paired_ratio(scale, name, "source_tree"),
     }
 
 
@@ -418,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="make bench")
     parser.add_argument("--rebuild", action="store_true", help="sam build again even if nothing changed")
     parser.add_argument("--pairs", type=int, default=21, help="cold start pairs (at least 9)")
-    parser.add_argument("--rounds", type=int, default=11, help="import rounds")
+    parser.add_argument("--rounds", type=int, default=21, help="import rounds")
     args = parser.parse_args(argv)
     if args.pairs < 9:
         parser.error("--pairs must be at least 9")
@@ -449,6 +462,7 @@ def main(argv: list[str] | None = None) -> int:
             "web_api": imports["ratio"],
             "web_api_vs_floor_with_gc_on": imports["ratio_vs_floor_with_gc_on"],
             "web_api_in_cpu_time": imports["cpu_ratio"],
+            "web_api_quartiles": imports["ratio_quartiles"],
         },
         "cold_import_seconds": {"web_api": imports["seconds"]},
         # The built layer's import with its bytecode against without (as sam built it before) and
