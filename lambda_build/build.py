@@ -20,6 +20,7 @@ import py_compile
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 # Where Lambda puts each kind of artifact: what tracebacks should name, not the build machine's path.
@@ -42,15 +43,23 @@ def _python_version(runtime: str) -> tuple[int, int]:
 
 
 def install_requirements(requirements: Path, target: Path, runtime: str, architecture: str) -> None:
-    """Install the requirements' wheels for Lambda's platform into target (no bytecode: compiled later)."""
+    """Install the requirements' wheels for Lambda's platform into target (no bytecode: compiled later).
+
+    A package published only as an sdist (docopt) is built into a wheel here first, as the python3.11
+    builder does; only a pure-Python one can then install for Lambda's platform.
+    """
     major, minor = _python_version(runtime)
-    platforms = [arg for platform in PLATFORMS[architecture] for arg in ("--platform", platform)]
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    command += ["--requirement", str(requirements), "--target", str(target)]
-    command += ["--only-binary=:all:", *platforms, "--implementation", "cp"]
-    command += ["--python-version", f"{major}.{minor}", "--abi", f"cp{major}{minor}"]
-    command += ["--no-compile"]  # pip would write timestamp-checked .pyc files with its own settings
-    subprocess.run(command, check=True)  # noqa: S603 - this Python's own pip, our arguments
+    with tempfile.TemporaryDirectory(prefix="lambda-build-wheels-") as wheels:
+        pip = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check"]
+        # This machine's wheels of everything, and wheels built from the sdists among them.
+        built = [*pip, "wheel", "--requirement", str(requirements), "--wheel-dir", wheels]
+        subprocess.run(built, check=True)  # noqa: S603 - this Python's own pip, our arguments
+        platforms = [arg for platform in PLATFORMS[architecture] for arg in ("--platform", platform)]
+        command = [*pip, "install", "--requirement", str(requirements), "--target", str(target)]
+        command += ["--find-links", wheels, "--only-binary=:all:", *platforms, "--implementation", "cp"]
+        command += ["--python-version", f"{major}.{minor}", "--abi", f"cp{major}{minor}"]
+        command += ["--no-compile"]  # pip would write timestamp-checked .pyc files with its own settings
+        subprocess.run(command, check=True)  # noqa: S603 - this Python's own pip, our arguments
     # Console scripts are not importable and the python3.11 builder leaves them out too.
     shutil.rmtree(target / "bin", ignore_errors=True)
 
