@@ -13,7 +13,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -105,25 +104,21 @@ def run(
         "instrument": instrument,
         "watch_compiles": watch_compiles,
     }
-    with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="bench-container-", delete=False) as stream:
-        json.dump(spec, stream)
-    try:
-        # -I: no PYTHON* variables and no script folder on sys.path; -S: no site-packages, only what the
-        # paths hold; -B: no bytecode written, as on Lambda's read-only file systems.
-        flags = ["-I", "-S"] if container.write_bytecode else ["-I", "-S", "-B"]
-        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "TZ": ":UTC"}
-        environment.update(container.environment)
-        spawned = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-        result = subprocess.run(
-            [sys.executable, *flags, str(CONTAINER_SCRIPT), stream.name],
-            env=environment,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-    finally:
-        os.unlink(stream.name)
+    # -I: no PYTHON* variables and no script folder on sys.path; -S: no site-packages, only what the
+    # paths hold; -B: no bytecode written, as on Lambda's read-only file systems.
+    flags = ["-I", "-S"] if container.write_bytecode else ["-I", "-S", "-B"]
+    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "TZ": ":UTC"}
+    environment.update(container.environment)
+    spawned = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    result = subprocess.run(
+        [sys.executable, *flags, str(CONTAINER_SCRIPT)],
+        input=json.dumps(spec),  # the spec on stdin: nothing on disk for another process to tidy away
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     lines = [line for line in result.stdout.splitlines() if line.startswith(MARKER)]
     if result.returncode != 0 or not lines:
         raise RuntimeError(

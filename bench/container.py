@@ -1,11 +1,11 @@
 """One fresh Lambda container, as a process: import a handler from the given paths, then handle events.
 
-Run by bench/cold_start.py as `python -I -S -B bench/container.py SPEC.json`: isolated (no PYTHON*
-variables, no site-packages, no script folder on sys.path) and writing no bytecode, as Lambda's
-read-only /opt and /var/task allow none. Only the standard library is imported here before the
+Run by bench/cold_start.py as `python -I -S -B bench/container.py`, a JSON spec on stdin: isolated
+(no PYTHON* variables, no site-packages, no script folder on sys.path) and writing no bytecode, as
+Lambda's read-only /opt and /var/task allow none. Only the standard library is imported here before the
 handler, so what is timed is what the handler's own import and first requests cost.
 
-The spec (JSON) names `paths` (prepended to sys.path, e.g. [/var/task, /opt/python]), `module` and
+The spec names `paths` (prepended to sys.path, e.g. [/var/task, /opt/python]), `module` and
 `handler`, the `events` to handle one after the other (a browser's cookie and CSRF token carried from
 answer to answer), `instrument`: count botocore clients and DynamoDB operations by patching botocore
 in this measuring process, never in the app, and `watch_compiles`: list the modules that had to be
@@ -120,8 +120,7 @@ def watch_compiles() -> set[str]:
 
 def main() -> None:
     """Import the handler, handle the events, print the times."""
-    with open(sys.argv[1], encoding="utf-8") as stream:
-        spec = json.load(stream)
+    spec = json.load(sys.stdin)
     sys.path[:0] = spec["paths"]
     os.chdir(spec["paths"][0])  # Lambda runs the handler in /var/task
     compiled = watch_compiles() if spec.get("watch_compiles") else None

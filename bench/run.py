@@ -438,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pairs < 9:
         parser.error("--pairs must be at least 9")
 
+    load_at_start = os.getloadavg()[0]
     build = build_for_host(progress=progress, force=args.rebuild)
     progress("DynamoDB requests per web request (moto)")
     with contextlib.redirect_stdout(io.StringIO()):  # the handler's log and metric lines are not results
@@ -482,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "machine": platform.machine(),
             "cpus": os.cpu_count(),
+            # Other work on the machine widens the spread of every ratio (see their quartiles).
+            "load_average": [round(load_at_start, 2), round(os.getloadavg()[0], 2)],
             "dynamodb": dynamodb_kind,
             "build": str(build.directory.relative_to(ROOT)),
         },
