@@ -22,19 +22,6 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 GOALS = {"ddb_requests.viber_reading_message": 3}
-# What viber_webhook must load whatever we write (its baseline for the cold-start ratio, as web_api's in
-# bench/run.py): logging, metrics and idempotency, pydantic settings, PynamoDB with botocore, viberbot
-# with requests, and the time zone database.
-BASELINE_IMPORTS = """
-import aws_lambda_powertools.logging
-import aws_lambda_powertools.metrics
-import aws_lambda_powertools.utilities.idempotency
-import pydantic, pydantic_settings
-import pynamodb.models, pynamodb.attributes, pynamodb.transactions, pynamodb.connection
-import viberbot, viberbot.api.messages, requests
-import zoneinfo; zoneinfo.ZoneInfo("Europe/Kyiv")
-"""
-APP_IMPORT = "import functions.viber_webhook.app"
 AUTH_TOKEN = "bench-viber-auth-token"
 VIBER_ID = "bench-user-0000000000=="
 
@@ -169,30 +156,9 @@ def measure() -> dict[str, Any]:
     }
 
 
-def cold_import(rounds: int = 9) -> dict[str, float]:
-    """Median import seconds of viber_webhook and of its baseline, alternating in fresh interpreters."""
-    import statistics
-
-    from bench.run import _time_import
-
-    _time_import(BASELINE_IMPORTS)
-    _time_import(APP_IMPORT)  # writes the .pyc files, as a deployed package has them
-    app, base = [], []
-    for _ in range(rounds):
-        base.append(_time_import(BASELINE_IMPORTS))
-        app.append(_time_import(APP_IMPORT))
-    app_s, base_s = statistics.median(app), statistics.median(base)
-    return {
-        "app_seconds": round(app_s, 4),
-        "baseline_seconds": round(base_s, 4),
-        "ratio": round(app_s / base_s, 3),
-    }
-
-
 if __name__ == "__main__":
     results = measure()
     print(json.dumps({"ddb_requests": results, "goals": GOALS}, indent=2, ensure_ascii=False))
-    print(json.dumps({"cold_import.viber_webhook": cold_import()}, indent=2))
     for name, goal in GOALS.items():
         value = results[name.split(".", 1)[1]]
         if value > goal:
