@@ -186,8 +186,8 @@ def on_message(event: dict[str, Any]) -> dict[str, int]:
     viber_id = event["sender"]["id"]
     message = event.get("message") if isinstance(event.get("message"), dict) else {}
     text = message.get("text") if message.get("type") == "text" else None
-    if not isinstance(text, str) or not text.strip():
-        text = None
+    if not isinstance(text, str):
+        text = None  # a sticker, picture, file...: the conversation says it reads text only
     key = f"viber-{event['message_token']}"  # the reading's own submission key: never saved twice
     turn = viber_chat.message(viber_id, text, message.get("tracking_data"), key=key)
     delivered = send(viber_id, turn)
