@@ -61,6 +61,8 @@ function showBotMessage(message) {
   if (message.text) bubble(message.text, "bot");
   if (message.tracking_data) state.tracking = message.tracking_data;
   if (message.keyboard) showKeyboard(message.keyboard);
+  // A taller keyboard shrinks the chat: keep its newest message in view.
+  chat.scrollTop = chat.scrollHeight;
 }
 
 async function postCallback(payload) {
@@ -156,7 +158,7 @@ document.getElementById("scan").addEventListener("click", async () => {
     statusLine.textContent = demo.message || "Не вдалося отримати демо QR-код";
     return;
   }
-  bubble(`📷 QR-код рахунку ${demo.account} відскановано`, "system");
+  bubble(`QR-код рахунку ${demo.account} відскановано`, "system");
   await start(demo.context);
 });
 document.getElementById("open").addEventListener("click", () => start(null));
