@@ -256,7 +256,7 @@ def test_revoking_an_accounts_tokens_ends_its_qr_sessions(
         assert answer.status == 401 and answer.json["error"]["code"] == "access_revoked", path
     # and the printed token no longer signs in, while a reprinted one does
     assert web.call("POST", "/api/auth/qr", {"token": _qr_token(demo)}).status == 401
-    reprinted = qrcodes.web_link("77777").rsplit("/", 1)[1]
+    reprinted = qrcodes.web_link("77777", generation=revoked.generation).rsplit("/", 1)[1]
     assert web.call("POST", "/api/auth/qr", {"token": reprinted}).status == 200
     # while the resident's own (password) session goes on
     assert resident.call("GET", "/api/accounts/77777").status == 200

@@ -225,15 +225,24 @@ def test_billing_reimport_never_brings_revoked_tokens_back(stores: FakeStores) -
         auth.sign_in_by_qr(web_token_of(printed_before.web), stores=stores, now=NOW)
 
 
-def test_printed_link_helpers_read_the_accounts_generation(stores: FakeStores) -> None:
-    # Given a revoked account / When the demo's helpers print its links
+def test_print_run_carries_the_accounts_generation(stores: FakeStores) -> None:
+    # Given a revoked account
     accounts.revoke_access(OPERATOR, "77777", unlink_everyone=False, stores=stores)
-    token = web_token_of(qrcodes.web_link("77777", NOW, stores=stores))
+    account = stores.accounts.get_account("77777")
+    assert account is not None
+    # When the print run makes its links from the account
+    token = web_token_of(qrcodes.invoice_links(account, NOW).web)
     # Then they carry the current generation and work
     assert read_token(SECRET, Purpose.WEB_SIGN_IN, token, NOW).generation == 1
     assert qr_session(stores, token).caller.account == "77777"  # type: ignore[union-attr]
-    with pytest.raises(NotFound):
-        qrcodes.viber_link("12345", NOW, stores=stores)
+    # while a link made under an old generation is dead at birth: a mistake fails safe
+    stale = web_token_of(qrcodes.web_link("77777", NOW))
+    with pytest.raises(BadToken):
+        auth.sign_in_by_qr(stale, stores=stores, now=NOW)
+    assert (
+        qr_session(stores, web_token_of(qrcodes.web_link("77777", NOW, generation=1))).caller.account
+        == "77777"
+    )  # type: ignore[union-attr]
 
 
 # ---- sign-out ------------------------------------------------------------------------------------------

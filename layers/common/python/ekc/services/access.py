@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from ekc.domain.identity import AccountCaller, Caller, Grant, PersonCaller, SystemCaller
 from ekc.domain.model import AccountBundle
-from ekc.exceptions import Forbidden, NotFound, NotSignedIn
+from ekc.exceptions import Forbidden, InvalidRequest, NotFound, NotSignedIn
 from ekc.storage.ports import Stores
 from ekc.tokens import TokenClaims, link_id
+
+ACCOUNT_NUMBER = re.compile(r"[0-9]{1,12}")
+
+
+def check_number(number: str) -> str:
+    """An account number as billing writes them (digits, at most 12); anything else is a bad request."""
+    if not ACCOUNT_NUMBER.fullmatch(number):
+        raise InvalidRequest("bad_account")
+    return number
 
 
 def load_for(caller: Caller, number: str, stores: Stores) -> AccountBundle:
@@ -15,6 +26,7 @@ def load_for(caller: Caller, number: str, stores: Stores) -> AccountBundle:
     An invoice-QR session is checked against the account it reads in the same request: once the
     account's tokens were revoked, or the link that handed its token out is gone, it is signed out.
     """
+    check_number(number)
     if isinstance(caller, AccountCaller) and caller.account != number:
         raise NotFound()
     bundle = stores.accounts.load_account(number)

@@ -11,7 +11,10 @@ LOGIN_SK = "LOGIN"
 SESSION_SK = "SESSION"
 LINK_PREFIX = "LINK#"
 READING_PREFIX = "R#"
+MONTH_PREFIX = "M#"
+SAVE_SK = "SAVE"
 NOTICE_PREFIX = "NOTICE#"
+VIBER_IDENTITY_SK = "IDENTITY"
 
 # Meters are spread over this many partitions of each organization index, so that no index partition
 # is hot at a country's 50 million meters (docs/storage.md has the arithmetic). Changing it means
@@ -39,6 +42,16 @@ def reading_sk(at_iso: str, suffix: str) -> str:
     return f"{READING_PREFIX}{at_iso}#{suffix}"
 
 
+def month_sk(billing_month: str) -> str:
+    """A billing month's winner in its meter's history partition."""
+    return f"{MONTH_PREFIX}{billing_month}"
+
+
+def save_pk(account: str, key: str) -> str:
+    """One submission's idempotency marker: the client's key, hashed (any length, any characters)."""
+    return f"SAVE#{account}#{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
 def person_pk(person_id: str) -> str:
     """The partition of a person: profile and the person's side of each link."""
     return f"PERSON#{person_id}"
@@ -52,6 +65,11 @@ def link_sk(whose: str) -> str:
 def notice_sk(at_iso: str, suffix: str) -> str:
     """A notice in a person's partition, oldest first."""
     return f"{NOTICE_PREFIX}{at_iso}#{suffix}"
+
+
+def viber_pk(viber_id: str) -> str:
+    """A Viber user's identity: which person they are and whether they are subscribed."""
+    return f"VIBER#{viber_id}"
 
 
 def email_pk(email: str) -> str:

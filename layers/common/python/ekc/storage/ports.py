@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from ekc.domain.model import Account, AccountBundle, Meter, Organization, Submission
+from ekc.domain.months import Month
 from ekc.domain.notices import Notice
 
 
@@ -77,11 +78,53 @@ class Reservation:
 
 
 @dataclass(frozen=True, slots=True)
+class ViberIdentity:
+    """A Viber user as the bot knows them: the person they are, and whether they may be messaged."""
+
+    viber_id: str
+    person_id: str
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class LoginRecord:
     """An e-mail login."""
 
     person_id: str
     password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """A page of a meter's submissions, newest first, and the cursor of the next page (None: no more)."""
+
+    submissions: list[Submission]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveMarker:
+    """What became of one submission key: "saved" (with meter id -> value) or "abandoned"."""
+
+    state: str
+    saved: dict[str, str]
+
+
+class SaveReplayed(Exception):
+    """A submission key that was already used: nothing new was written."""
+
+    def __init__(self, marker: SaveMarker | None) -> None:
+        self.marker = marker
+        super().__init__("replayed")
+
+
+class OutcomeUnknown(Exception):
+    """The write was sent but its answer never came: settle the key to learn what happened."""
+
+    def __init__(self, account: str, key: str) -> None:
+        self.account = account
+        self.key = key
+        super().__init__("outcome unknown")
 
 
 class Catalogue(Protocol):
@@ -119,8 +162,16 @@ class Accounts(Protocol):
         """Switch a meter's bot; NotFound if there is no such meter."""
         ...
 
-    def set_seal_epoch(self, account: str, meter_id: str, epoch: int) -> Meter:
-        """Record a verification or re-sealing (the bot goes off); a replay changes nothing."""
+    def set_seal_epoch(
+        self,
+        account: str,
+        meter_id: str,
+        epoch: int,
+        opening: Decimal | None = None,
+        opening_month: Month | None = None,
+    ) -> Meter:
+        """Record a verification or re-sealing (the bot goes off, an opening value may be set);
+        a replay changes nothing."""
         ...
 
     def bump_token_generation(self, number: str) -> int:
@@ -139,12 +190,27 @@ class Accounts(Protocol):
 class Readings(Protocol):
     """Accepted submissions and the meters' current values, written together."""
 
-    def record_readings(self, writes: list[ReadingWrite]) -> list[bool]:
-        """Write all or nothing; per write, True when its condition refused it (a race)."""
+    def record_readings(self, writes: list[ReadingWrite], *, key: str | None = None) -> list[bool]:
+        """Write all or nothing; per write, True when its condition refused it (a race).
+
+        With a key: SaveReplayed if it was used before; OutcomeUnknown if the answer was lost.
+        """
         ...
 
-    def history(self, meter_id: str, limit: int = 500) -> list[Submission]:
-        """A meter's submissions, newest first."""
+    def marker(self, account: str, key: str) -> SaveMarker | None:
+        """What became of a submission key, if it was used."""
+        ...
+
+    def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
+        """After a lost answer: "saved" if it was applied, else "abandoned" for good."""
+        ...
+
+    def history(self, meter_id: str, limit: int = 50, before: str | None = None) -> HistoryPage:
+        """A page of a meter's submissions, newest first."""
+        ...
+
+    def months(self, meter_id: str, count: int = 25) -> list[Submission]:
+        """The winners of the meter's last `count` billing months, oldest first."""
         ...
 
     def import_history(self, account: str, submissions: list[Submission]) -> None:
@@ -222,6 +288,22 @@ class Attempts(Protocol):
         ...
 
 
+class ViberUsers(Protocol):
+    """Viber users and the people they are (one Viber user is one person; a person may later have more)."""
+
+    def get(self, viber_id: str) -> ViberIdentity | None:
+        """The identity of a Viber user, or None if the bot has never met them."""
+        ...
+
+    def create(self, identity: ViberIdentity, now: datetime) -> ViberIdentity:
+        """Record a new Viber user and their person; if they already exist, the stored identity wins."""
+        ...
+
+    def set_subscribed(self, viber_id: str, subscribed: bool, now: datetime) -> bool:
+        """Remember (un)subscribing of a known Viber user; False if the bot has never met them."""
+        ...
+
+
 class Files(Protocol):
     """Objects in the data bucket (exports, imports), by key."""
 
@@ -247,3 +329,4 @@ class Stores:
     readings: Readings
     people: People
     attempts: Attempts
+    viber_users: ViberUsers
