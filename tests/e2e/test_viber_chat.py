@@ -81,6 +81,10 @@ def test_viber_chat_full_journey_ends_in_the_web_cabinet(
     assert "Додати о/р" in actions(me.say("Особовий кабінет"))
     assert "SRC" in texts(me.say("Додати о/р"))
     linked = me.say("88888 - 640")
+    if "прізвище власника" in texts(linked):
+        # Others' mistakes at 88888 this month (the browser tests') mean the code alone is not judged:
+        # the bot asks for the holder's surname from the invoice.
+        linked = me.say("Петренко")
     assert "Рахунок 88888" in texts(linked) and "додано" in texts(linked)
     # And hand in a gas reading through the pink address and the light-green meter buttons
     addresses = me.say("Введення показників")
