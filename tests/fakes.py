@@ -204,6 +204,12 @@ class FakeReadings:
         """What became of a submission key."""
         return self.markers.get((account, key))
 
+    def claim(self, account: str, key: str, now: datetime) -> None:
+        """Mark a key answered without a write; SaveReplayed if it was used before."""
+        if (account, key) in self.markers:
+            raise SaveReplayed(self.markers[(account, key)])
+        self.markers[(account, key)] = SaveMarker("answered", {})
+
     def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
         """ "saved" if the key's save was applied, else "abandoned" for good."""
         return self.markers.setdefault((account, key), SaveMarker("abandoned", {}))

@@ -224,7 +224,9 @@ class SaveItem(Item, discriminator="Save"):
     """pk=SAVE#<account>#<key hash> sk=SAVE: one press of "save" (a message, a call's step), so a retry
     is recognised as the same submission; written in the save's own transaction; `ttl` two days."""
 
-    state = UnicodeAttribute()  # "saved", or "abandoned" when a lost answer was settled as not saved
+    # "saved"; "answered" (nothing to write: a question, a refusal); "abandoned" (a lost answer settled
+    # as not saved, which now never can be)
+    state = UnicodeAttribute()
     saved = MapAttribute(default=dict)  # meter id -> value saved
     at = UnicodeAttribute()
 

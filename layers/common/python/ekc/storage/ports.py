@@ -178,6 +178,10 @@ class Readings(Protocol):
         """What became of a submission key, if it was used."""
         ...
 
+    def claim(self, account: str, key: str, now: datetime) -> None:
+        """Mark a key answered without a write; SaveReplayed if it was used before."""
+        ...
+
     def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
         """After a lost answer: "saved" if it was applied, else "abandoned" for good."""
         ...
