@@ -6,10 +6,13 @@ The fake functions (tests/fakes/local_stack) answer what their worker process se
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -96,6 +99,21 @@ def test_fake_stack_invokes_a_function_with_the_event_aws_sends(fake_stack: Stac
     failed = _post(fake_stack, "/_local/invoke/BetaFunction", {"raise": "bad file"})
     assert failed.headers["X-Amz-Function-Error"] == "Unhandled"
     assert (failed.json()["errorType"], failed.json()["errorMessage"]) == ("RuntimeError", "bad file")
+
+
+def test_make_invoke_prints_the_return_value_and_fails_with_the_function(fake_stack: StackProcess) -> None:
+    port = str(urlsplit(fake_stack.url).port)
+    command = [sys.executable, "-m", "local.invoke", "--port", port, "BetaFunction"]
+    # Given the S3 sample event, When `make invoke` sends it (what the Makefile target runs)
+    done = subprocess.run([*command, str(EVENTS / "s3_put.json")], cwd=ROOT, capture_output=True, text=True)
+    # Then it prints the handler's return value, and succeeds
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["event"] == json.loads((EVENTS / "s3_put.json").read_text())
+    # And when the function raises, it prints Lambda's error and fails
+    failing = subprocess.run(
+        [*command, "-"], input='{"raise": "no"}', cwd=ROOT, capture_output=True, text=True
+    )
+    assert failing.returncode == 1 and json.loads(failing.stdout)["errorType"] == "RuntimeError"
 
 
 def test_fake_stack_makes_the_buckets_the_functions_use(fake_stack: StackProcess) -> None:
