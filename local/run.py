@@ -190,14 +190,16 @@ def _now() -> datetime:
     return moment
 
 
-def _demo_clock(started: datetime, real_start: float) -> Callable[[], dict[str, str]]:
+def _demo_clock(
+    started: datetime, real_start: float, now: Callable[[], float] = time.time
+) -> Callable[[], dict[str, str]]:
     """LOCAL_NOW for a worker starting now: the demo clock has run on since the stack started.
 
     Each worker's clock starts at its own LOCAL_NOW, so workers started later agree with earlier ones.
     """
 
     def environment() -> dict[str, str]:
-        return {"LOCAL_NOW": (started + timedelta(seconds=time.time() - real_start)).isoformat()}
+        return {"LOCAL_NOW": (started + timedelta(seconds=now() - real_start)).isoformat()}
 
     return environment
 

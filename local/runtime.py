@@ -3,14 +3,16 @@
 A `FunctionPool` keeps warm workers of one function and starts more on demand, up to its maximum
 (the template's ReservedConcurrentExecutions, or `DEFAULT_MAX_WORKERS`), as Lambda scales out
 containers; callers beyond that wait for a free worker (Lambda would throttle them). A worker is a
-fresh interpreter (`python -m local.runtime`) with the function's own environment and `sys.path`
-(CodeUri first, then its layers, then the installed packages, as /var/task and /opt/python),
-so nothing (module caches, Powertools' service name) leaks between functions.
+fresh interpreter running this file as a script (`python local/runtime.py`, so the `local` package
+is never imported there) with the function's own environment and `sys.path` (CodeUri first, then
+its layers, then the installed packages, as /var/task and /opt/python), so nothing (module caches,
+Powertools' service name) leaks between functions.
 
 Events and results travel as length-prefixed JSON over a private socket, never over stdout:
 the handler's prints, Powertools' logs and EMF metric lines go to the stack's own output.
 A handler that outlives the function's Timeout is killed, as Lambda does, and its caller gets the
-error; so is a worker that crashed. Either way a fresh worker replaces it.
+error; so is a worker that crashed. Either way fresh workers take its place: at once in the
+background if it was the function's last, else on demand.
 """
 
 from __future__ import annotations
