@@ -183,7 +183,4 @@ class Gateway:
         if not result.ok:
             # As Lambda's Invoke API: still 200, the error object as payload, and this header.
             headers["X-Amz-Function-Error"] = "Unhandled"
-        try:
-            return _json(200, result.payload, headers)
-        except TypeError:
-            return _json(200, {"errorMessage": "the result is not JSON", "errorType": "Runtime.MarshalError"})
+        return _json(200, result.payload, headers)  # it came from the worker as JSON
