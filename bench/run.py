@@ -113,8 +113,8 @@ def ddb_requests() -> dict[str, Any]:
     pynamodb_base.get_session = lambda: session
 
     from ekc import clock
-    from ekc.config import get_settings
-    from ekc.services import get_repository
+    from ekc.config import clear_settings
+    from ekc.storage import forget
     from functions.web_api import app
     from local.seed import seed_demo
     from local.tables import create_tables
@@ -123,8 +123,8 @@ def ddb_requests() -> dict[str, Any]:
     clock.now = lambda: NOW + timedelta(minutes=1)
     with mock_aws():
         create_tables(boto3.client("dynamodb", region_name="eu-central-1"))
-        get_settings.cache_clear()
-        get_repository.cache_clear()
+        clear_settings()
+        forget()
         seed_demo(NOW)
         web = Browser(app.lambda_handler)
         web.sign_in()
@@ -138,7 +138,7 @@ def ddb_requests() -> dict[str, Any]:
             method: str, path: str, body: Any = None, cold: bool = False
         ) -> tuple[int, dict[str, int]]:
             if cold:  # a new container: nothing cached
-                get_repository.cache_clear()
+                forget()
             calls.clear()
             answer = web.call(method, path, body)
             assert answer.status == 200, answer.raw

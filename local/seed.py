@@ -13,14 +13,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ekc.domain.identity import Channel, Origin, PersonCaller
 from ekc.domain.kinds import KINDS, MeterKind
-from ekc.domain.model import Account, Channel, Debt, Meter, Organization, Submission
+from ekc.domain.model import Account, Debt, Meter, Organization, Submission
 from ekc.domain.months import Month
-from ekc.domain.values import updated_usual
+from ekc.domain.plausibility import UsageProfile
 from ekc.domain.windows import KYIV, DayOfMonth, WindowRule
 from ekc.exceptions import Conflict
-from ekc.services import auth, get_repository, qrcodes
-from ekc.storage.repository import Repository
+from ekc.services import auth, qrcodes
+from ekc.storage import get_stores
+from ekc.storage.ports import Stores
 
 CITY, CITY_CODE = "Кременчук", "05366"
 DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demo12345"
@@ -123,12 +125,12 @@ PAST_USE = {
     "77777.4": ("2.1", "2.0", "2.2", "2.0", "1.8", "1.5", "1.2", "1.3", "1.6", "1.9", "2.0", "2.1"),
 }
 PAST_CHANNELS = (Channel.VIBER, Channel.WEB, Channel.IVR, Channel.VIBER, Channel.BOT, Channel.VOICE)
-PAST_SOURCES = {
-    Channel.VIBER: "Viber",
-    Channel.WEB: "IP: 192.0.2.15",
-    Channel.IVR: "телефон +38067***1357",
-    Channel.VOICE: "телефон (0536) ***351",
-    Channel.BOT: "бот",
+PAST_ORIGINS = {
+    Channel.VIBER: Origin.viber("demo"),
+    Channel.WEB: Origin(Channel.WEB, "demo", ip="192.0.2.15"),
+    Channel.IVR: Origin.keypad("+380671231357"),
+    Channel.VOICE: Origin.voice("+380536223351"),
+    Channel.BOT: Origin.bot(),
 }
 
 
@@ -141,12 +143,12 @@ def _with_past(meter: Meter, billing_month: Month) -> tuple[Meter, list[Submissi
     if value < 0:
         raise ValueError(f"the past use of {meter.id} exceeds its previous reading")
     month = billing_month.plus(-len(uses))
-    usual, months = None, 0
+    usage = UsageProfile()
     history = []
     for n, use in enumerate(uses):
         if n:
             value += use
-            usual, months = updated_usual(usual, months, use)
+            usage = usage.updated(month, use, confirmed_high=False, rollover=False, months_elapsed=1)
         channel = PAST_CHANNELS[n % len(PAST_CHANNELS)]
         # Handed in on the window's second day, in the evening, Kyiv time.
         local = datetime.combine(date(month.year, month.month, 1), time(20, 15 + n), KYIV) + timedelta(
@@ -158,38 +160,37 @@ def _with_past(meter: Meter, billing_month: Month) -> tuple[Meter, list[Submissi
                 billing_month=month,
                 value=value,
                 at=local.astimezone(UTC),
-                channel=channel,
-                source=PAST_SOURCES[channel],
-                who="demo",
+                origin=PAST_ORIGINS[channel],
                 consumption=use if n else None,
             )
         )
         month = month.plus(1)
-    return replace(meter, usual=usual, usual_months=months), history
+    return replace(meter, usage=usage), history
 
 
-def seed_demo(now: datetime, repo: Repository | None = None) -> dict[str, Any]:
+def seed_demo(now: datetime, stores: Stores | None = None) -> dict[str, Any]:
     """Write the demo (idempotently) and say what to print: logins and the invoice QR links of 77777."""
-    repo = repo or get_repository()
+    stores = stores or get_stores()
     orgs, billing_month = demo_organizations(now)
-    repo.put_organizations(orgs)
+    stores.catalogue.put_organizations(orgs)
     for account, meters in demo_accounts(billing_month):
-        if repo.get_account(account.number) is None:
+        if stores.accounts.get_account(account.number) is None:
             for meter in meters:
                 meter, history = _with_past(meter, billing_month)
-                repo.put_meter(meter)
-                repo.import_history(account.number, history)
-            repo.put_account(account)  # last: its presence marks the account as fully seeded
+                stores.accounts.put_meter(meter)
+                stores.readings.import_history(account.number, history)
+            stores.accounts.put_account(account)  # last: its presence marks the account as fully seeded
     try:
-        signed = auth.sign_up(DEMO_EMAIL, DEMO_PASSWORD, repo=repo, now=now)
-        person_id = signed.actor.person.id if signed.actor.person else ""
-        repo.delete_session(signed.actor.session_id)
+        signed = auth.sign_up(DEMO_EMAIL, DEMO_PASSWORD, stores=stores, now=now)
+        caller = signed.session.caller
+        person_id = caller.person_id if isinstance(caller, PersonCaller) else ""
+        stores.people.delete_session(signed.session.session_id)
     except Conflict:
-        login = repo.get_login(DEMO_EMAIL)
+        login = stores.people.get_login(DEMO_EMAIL)
         person_id = login.person_id if login else ""
-    gorshenov = repo.get_account("77777")
+    gorshenov = stores.accounts.get_account("77777")
     if gorshenov is not None and person_id:
-        repo.link(person_id, gorshenov, now)
+        stores.people.link(person_id, gorshenov, now)
     return {
         "logins": [[DEMO_EMAIL, DEMO_PASSWORD]],
         "links": {

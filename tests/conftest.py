@@ -24,15 +24,18 @@ TEST_ENV = {
 
 @pytest.fixture(autouse=True)
 def settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test sees the same environment and fresh cached settings and repository."""
-    from ekc.config import get_settings
-    from ekc.services import auth, get_repository
+    """Every test sees the same environment and fresh cached settings and stores."""
+    from ekc.config import ALL_SETTINGS
+    from ekc.idempotency import persistence_layer
+    from ekc.services import auth
+    from ekc.storage import connection, files, get_stores
 
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
     for name in ("DYNAMODB_ENDPOINT", "LOCAL_NOW", "AWS_LAMBDA_FUNCTION_NAME"):
         monkeypatch.delenv(name, raising=False)
-    caches = (get_settings, get_repository, auth._hasher, auth._decoy_hash)
+    caches = (*ALL_SETTINGS, get_stores, connection, persistence_layer, auth._hasher, auth._decoy_hash)
+    files.forget()
     for cache in caches:
         cache.cache_clear()
     yield

@@ -9,6 +9,7 @@ import gc
 # was imported so later collections skip it too.
 gc.disable()
 
+import binascii
 import json
 from functools import lru_cache, partial
 from http import HTTPStatus
@@ -16,19 +17,22 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
 from ekc import exceptions as errors
 from ekc.channels import web
-from ekc.domain.model import Actor, Channel
-from ekc.messages import error_text
+from ekc.domain.identity import Origin, PersonCaller
 from ekc.observability import logger
 from ekc.services import accounts, auth, qrcodes, readings
+from ekc.services.auth import WebSession
 
 SESSION_COOKIE = "__Host-session"
 STATUS: dict[type[errors.DomainError], HTTPStatus] = {
@@ -82,20 +86,17 @@ class LinkRequest(BaseModel):
     code: str = Field(max_length=40)
 
 
-def _number_as_text(value: Any) -> Any:
-    # A JSON number is taken as its text, so 6116.255 keeps its three decimals.
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-
-NumberText = Annotated[str, BeforeValidator(_number_as_text), Field(max_length=40)]
+# Values travel as the text the resident typed ("6116,255"), never as JSON numbers: a number has already
+# been rounded by the JSON parser (106.1239999999999999 arrives as 106.124), so it is refused.
+NumberText = Annotated[str, Field(max_length=40, strict=True)]
 
 
 class Row(BaseModel):
-    """One meter's reading as typed."""
+    """One meter's reading as typed; `confirm` repeats the value the resident confirmed."""
 
     meter_id: str = Field(max_length=64)
     value: NumberText
-    confirm: bool = False
+    confirm: NumberText | None = None
 
 
 class SaveRequest(BaseModel):
@@ -105,10 +106,12 @@ class SaveRequest(BaseModel):
 
 
 class BotRequest(BaseModel):
-    """A meter's bot switch."""
+    """A meter's bot switch, with the seal epoch the page showed and, once asked, the confirmed amount."""
 
     enabled: bool
-    amount: NumberText = "0"
+    amount: NumberText = ""
+    seal_epoch: int | None = None
+    confirm: NumberText | None = None
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -131,15 +134,20 @@ def _session_token() -> str | None:
     return None
 
 
-def _actor() -> Actor:
+def _session() -> WebSession:
     return auth.resolve(_session_token())
 
 
-def _changing_actor() -> Actor:
-    """The actor of a state-changing request, which must carry the session's CSRF token."""
-    actor = _actor()
-    auth.check_csrf(actor, app.current_event.headers.get("x-csrf-token"))
-    return actor
+def _changing_session() -> WebSession:
+    """The session of a state-changing request, which must carry the session's CSRF token."""
+    session = _session()
+    auth.check_csrf(session, app.current_event.headers.get("x-csrf-token"))
+    return session
+
+
+def _scoped_key(caller: Any, key: str | None) -> str | None:
+    """The client's key, bound to who sent it: one caller's key can never answer for another's save."""
+    return None if key is None else f"web:{caller}:{key}"
 
 
 def _session_cookie(value: str, max_age: int) -> Cookie:
@@ -156,18 +164,18 @@ def _session_cookie(value: str, max_age: int) -> Cookie:
 
 def _signed_in(signed: auth.SignedIn, status: HTTPStatus = HTTPStatus.OK) -> Response:
     max_age = int(signed.lifetime.total_seconds())
-    return _json(_me(signed.actor), status, [_session_cookie(signed.token, max_age)])
+    return _json(_me(signed.session), status, [_session_cookie(signed.token, max_age)])
 
 
-def _me(actor: Actor) -> dict[str, Any]:
-    person = None if actor.person is None else {"id": actor.person.id, "email": actor.person.email}
-    return {"person": person, "scope_account": actor.scope_account, "csrf": actor.csrf}
-
-
-def _origin(actor: Actor) -> readings.Origin:
-    ip = app.current_event.request_context.http.source_ip
-    who = actor.person.id if actor.person else f"qr:{actor.scope_account}"
-    return readings.Origin(Channel.WEB, f"IP: {ip}", who)
+def _me(session: WebSession) -> dict[str, Any]:
+    caller = session.caller
+    if isinstance(caller, PersonCaller):
+        return {
+            "person": {"id": caller.person_id, "email": session.email},
+            "scope_account": None,
+            "csrf": session.csrf,
+        }
+    return {"person": None, "scope_account": caller.account, "csrf": session.csrf}
 
 
 # ---- errors: the one map -------------------------------------------------------------------------
@@ -178,7 +186,7 @@ def _domain_error(exc: errors.DomainError) -> Response:
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), HTTPStatus.INTERNAL_SERVER_ERROR)
     if status == HTTPStatus.SERVICE_UNAVAILABLE:
         logger.warning("storage unavailable", exc_info=exc.__cause__)
-    return _json({"error": {"code": exc.code, "message": exc.message}}, status)
+    return _json(web.error(exc), status)
 
 
 @app.exception_handler(RequestValidationError)
@@ -186,14 +194,28 @@ def _invalid_request(exc: RequestValidationError) -> Response:
     # The details name the fields; the values (a password, perhaps) are never echoed back.
     details = [{"loc": list(e.get("loc", ())), "type": e.get("type")} for e in exc.errors()]
     body = {
-        "error": {"code": "invalid_request", "message": error_text("invalid_request"), "details": details}
+        "error": {"code": "invalid_request", "message": web.error_text("invalid_request"), "details": details}
     }
     return _json(body, HTTPStatus.BAD_REQUEST)
 
 
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported_content_type(_exc: RequestUnsupportedContentType) -> Response:
+    body = {"error": {"code": "unsupported_media_type", "message": web.error_text("unsupported_media_type")}}
+    return _json(body, HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+
+
+@app.exception_handler(UnicodeDecodeError)
+@app.exception_handler(RecursionError)
+@app.exception_handler(binascii.Error)
+def _unreadable_body(_exc: Exception) -> Response:
+    # Not UTF-8, not base64 where API Gateway says it is, or JSON nested thousands deep.
+    return _json(web.error(errors.InvalidRequest("unreadable_body")), HTTPStatus.BAD_REQUEST)
+
+
 @app.not_found
 def _no_route(_exc: Exception) -> Response:
-    return _json({"error": {"code": "not_found", "message": error_text("not_found")}}, HTTPStatus.NOT_FOUND)
+    return _json(web.error(errors.NotFound()), HTTPStatus.NOT_FOUND)
 
 
 # ---- routes --------------------------------------------------------------------------------------
@@ -233,49 +255,54 @@ def sign_in_by_qr(body: QrSignIn) -> Response[dict]:
 @app.post("/api/auth/signout")
 def sign_out() -> Response[Any]:
     """Revoke the session and clear the cookie."""
-    auth.sign_out(_changing_actor())
+    auth.sign_out(_changing_session())
     return Response(status_code=HTTPStatus.NO_CONTENT, body="", cookies=[_session_cookie("", 0)])
 
 
 @app.get("/api/me")
 def me() -> Response[dict]:
     """Who is signed in, and the CSRF token for this session."""
-    return _json(_me(_actor()))
+    return _json(_me(_session()))
 
 
 @app.get("/api/accounts")
 def list_accounts() -> Response[dict]:
     """The linked addresses."""
-    linked = accounts.list_accounts(_actor())
+    linked = accounts.list_accounts(_session().caller)
     return _json({"accounts": [web.account_summary(a) for a in linked]})
 
 
 @app.post("/api/accounts")
 def link_account(body: LinkRequest) -> Response[dict]:
     """Add an address by account number + SRC code."""
-    linked = accounts.link_account(_changing_actor(), body.code)
+    linked = accounts.link_account(_changing_session().caller, body.code)
     return _json({"account": web.account_summary(linked)}, HTTPStatus.CREATED)
 
 
 @app.delete("/api/accounts/<account>")
 def unlink_account(account: str) -> Response[Any]:
     """Remove an address from the cabinet."""
-    accounts.unlink_account(_changing_actor(), account)
+    accounts.unlink_account(_changing_session().caller, account)
     return Response(status_code=HTTPStatus.NO_CONTENT, body="")
 
 
 @app.get("/api/accounts/<account>")
 def readings_page(account: str) -> Response[dict]:
     """An account's meters, windows and readings."""
-    return _json(web.readings_page(readings.readings_page(_actor(), account)))
+    return _json(web.readings_page(readings.readings_page(_session().caller, account)))
 
 
 @app.post("/api/accounts/<account>/readings")
-def save_readings(account: str, body: SaveRequest) -> Response[dict]:
-    """Save all rows of the readings page; a result per row."""
-    actor = _changing_actor()
+def save_readings(
+    account: str,
+    body: SaveRequest,
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=128)] = None,
+) -> Response[dict]:
+    """Save all rows of the readings page; a result per row. `Idempotency-Key`: one per press of "save"."""
+    caller = _changing_session().caller
     rows = [readings.RowInput(r.meter_id, r.value, r.confirm) for r in body.rows]
-    outcome = readings.save_readings(actor, account, rows, _origin(actor))
+    origin = Origin.web(app.current_event.request_context.http.source_ip, caller)
+    outcome = readings.save_readings(caller, account, rows, origin, key=_scoped_key(caller, idempotency_key))
     return _json(
         {
             "results": [web.row_result(r) for r in outcome.results],
@@ -285,16 +312,26 @@ def save_readings(account: str, body: SaveRequest) -> Response[dict]:
 
 
 @app.get("/api/accounts/<account>/meters/<meter>/history")
-def meter_history(account: str, meter: str) -> Response[dict]:
-    """A meter's every submission and its monthly results."""
-    return _json(web.history(readings.meter_history(_actor(), account, meter)))
+def meter_history(
+    account: str, meter: str, before: Annotated[str | None, Query(max_length=80)] = None
+) -> Response[dict]:
+    """A page of a meter's submissions (`before`: the previous page's `next`) and its monthly results."""
+    return _json(web.history(readings.meter_history(_session().caller, account, meter, before=before)))
 
 
 @app.put("/api/accounts/<account>/meters/<meter>/bot")
 def set_bot(account: str, meter: str, body: BotRequest) -> Response[dict]:
-    """Switch a meter's auto-increment bot."""
-    view = readings.set_bot(_changing_actor(), account, meter, body.enabled, body.amount)
-    return _json({"meter": web.meter_view(view)})
+    """Switch a meter's auto-increment bot; an implausible amount is asked back (`status`)."""
+    outcome = readings.set_bot(
+        _changing_session().caller,
+        account,
+        meter,
+        body.enabled,
+        body.amount,
+        seal_epoch=body.seal_epoch,
+        confirmed=body.confirm,
+    )
+    return _json(web.bot_outcome(outcome))
 
 
 @app.get("/api/accounts/<account>/qr/<kind>")
@@ -306,7 +343,7 @@ def account_qr(  # no return annotation: Powertools then passes the image bytes 
         qr_kind = qrcodes.QrKind(kind)
     except ValueError as exc:
         raise errors.NotFound() from exc
-    image, content_type = qrcodes.account_qr(_actor(), account, qr_kind, format)
+    image, content_type = qrcodes.account_qr(_session().caller, account, qr_kind, format)
     return Response(status_code=200, content_type=content_type, body=image)
 
 

@@ -125,8 +125,9 @@ def test_dynamodb_local_takes_the_template_tables_and_keeps_items() -> None:
         dynamodb = client(ddb.endpoint)
 
         # When the template's tables are created, twice, and an item goes in
-        assert create_tables(dynamodb) == {"MainTable": "MainTable"}
-        assert create_tables(dynamodb) == {"MainTable": "MainTable"}
+        tables = {"MainTable": "MainTable", "IdempotencyTable": "IdempotencyTable"}
+        assert create_tables(dynamodb) == tables
+        assert create_tables(dynamodb) == tables
         key = {"pk": {"S": "ACCOUNT#77777"}, "sk": {"S": "METER#1"}}
         dynamodb.put_item(TableName="MainTable", Item={**key, "value": {"N": "6.255"}})
 

@@ -147,9 +147,11 @@ def model_schema() -> dict[str, Any]:
         definitions |= {(d["AttributeName"], d["AttributeType"]) for d in schema["attribute_definitions"]}
         keys.add(tuple((k["AttributeName"], k["KeyType"]) for k in schema["key_schema"]))
         for index in schema["global_secondary_indexes"]:
-            indexes[index["IndexName"]] = (
-                tuple((k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]),
-                index["Projection"]["ProjectionType"],
+            # PynamoDB lists an index's keys in no fixed order: HASH first, as the template writes them.
+            index_keys = sorted(index["key_schema"], key=lambda k: k["KeyType"] != "HASH")
+            indexes[index["index_name"]] = (
+                tuple((k["AttributeName"], k["KeyType"]) for k in index_keys),
+                index["projection"]["ProjectionType"],
             )
     return {"definitions": definitions, "keys": keys, "indexes": indexes}
 

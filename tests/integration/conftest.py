@@ -32,19 +32,19 @@ def table() -> Iterator[Any]:
 
 
 @pytest.fixture
-def repo(table: Any) -> Any:
-    """The production repository, bound to the moto table."""
-    from ekc.services import get_repository
+def stores(table: Any) -> Any:
+    """The production stores, bound to the moto table."""
+    from ekc.storage import get_stores
 
-    return get_repository()
+    return get_stores()
 
 
 @pytest.fixture
-def demo(repo: Any) -> dict[str, Any]:
+def demo(stores: Any) -> dict[str, Any]:
     """The demo data of the local stack, seeded at NOW."""
     from local.seed import seed_demo
 
-    return seed_demo(NOW, repo)
+    return seed_demo(NOW, stores)
 
 
 @dataclass

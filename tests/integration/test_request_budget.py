@@ -15,14 +15,14 @@ from tests.integration.conftest import Browser
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch, web: Browser) -> Counter[str]:
     """DynamoDB operations sent from now on, counted with botocore's before-call event."""
-    from ekc.services import get_repository
+    from ekc.storage import forget
 
     counter: Counter[str] = Counter()
     session = botocore.session.get_session()
     session.register("before-call.dynamodb", lambda model, **_: counter.update([model.name]))
     monkeypatch.setattr(pynamodb_base, "get_session", lambda: session)
     web.sign_in()
-    get_repository.cache_clear()  # a new container: fresh connections on the counting session, no cache
+    forget()  # a new container: a fresh connection on the counting session, no cache
     counter.clear()
     return counter
 
@@ -42,3 +42,30 @@ def test_request_budget_saving_four_meters_is_three_requests(
     answer = web.call("POST", "/api/accounts/77777/readings", {"rows": rows})
     assert answer.status == 200
     assert calls == Counter({"TransactGetItems": 1, "Query": 1, "TransactWriteItems": 1})
+
+
+def test_request_budget_one_botocore_client_per_container(
+    web: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a fresh container (nothing cached) and a count of botocore clients made from now on
+    from ekc.storage import forget
+
+    made: list[str] = []
+    real = botocore.session.Session.create_client
+
+    def counting(self: botocore.session.Session, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        made.append(service_name)
+        return real(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", counting)
+    forget()
+    # When a resident signs in, opens the page, saves, and reads a meter's history
+    web.sign_in()
+    assert web.call("GET", "/api/me").status == 200
+    assert web.call("GET", "/api/accounts").status == 200
+    assert web.call("GET", "/api/accounts/77777").status == 200
+    rows = [{"meter_id": "77777.1", "value": "6200"}]
+    assert web.call("POST", "/api/accounts/77777/readings", {"rows": rows}).status == 200
+    assert web.call("GET", "/api/accounts/77777/meters/77777.1/history").status == 200
+    # Then every model and every transaction went through one client
+    assert made == ["dynamodb"]

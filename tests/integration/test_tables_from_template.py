@@ -92,15 +92,16 @@ def test_create_tables_is_idempotent_and_keeps_items(dynamodb: Any) -> None:
     create_tables(dynamodb)
     dynamodb.put_item(TableName="MainTable", Item={"pk": {"S": "ACCOUNT#77777"}, "sk": {"S": "A"}})
 
-    assert create_tables(dynamodb) == {"MainTable": "MainTable"}
+    assert create_tables(dynamodb) == {"MainTable": "MainTable", "IdempotencyTable": "IdempotencyTable"}
 
     item = dynamodb.get_item(TableName="MainTable", Key={"pk": {"S": "ACCOUNT#77777"}, "sk": {"S": "A"}})
     assert item["Item"]["pk"] == {"S": "ACCOUNT#77777"}
 
 
 def test_create_tables_uses_the_given_names(dynamodb: Any) -> None:
-    assert create_tables(dynamodb, names={"MainTable": "readings-test"}) == {"MainTable": "readings-test"}
-    assert dynamodb.list_tables()["TableNames"] == ["readings-test"]
+    names = {"MainTable": "readings-test", "IdempotencyTable": "idempotency-test"}
+    assert create_tables(dynamodb, names=names) == names
+    assert sorted(dynamodb.list_tables()["TableNames"]) == ["idempotency-test", "readings-test"]
     assert table_definitions(prefix="pr-")[0]["TableName"] == "pr-MainTable"
 
 

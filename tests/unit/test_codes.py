@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ekc.channels.ukrainian import clock_time
 from ekc.domain.windows import KYIV
 from ekc.exceptions import InvalidCode, InvalidRequest, TooManyAttempts
 from ekc.services import attempts
 from ekc.services.accounts import split_code
+from tests.fakes import FakeAttempts
+from tests.unit.texts import error_text
 
 ALLOWED = 5
 MINUTES = 15
@@ -19,26 +21,6 @@ PERSON = "link#person#p-1"
 ACCOUNT = "link#account#77777"
 # 23/07/2019 10:00:00 UTC is the start of a 15-minute window (and 13:00 in Kyiv, UTC+3 in summer).
 T0 = datetime(2019, 7, 23, 10, 0, 0, tzinfo=UTC)
-
-
-class FakeAttempts:
-    """The two repository methods the rate limit uses, kept in memory."""
-
-    def __init__(self) -> None:
-        self.counts: dict[tuple[str, int], int] = defaultdict(int)
-        self.expires: dict[tuple[str, int], datetime] = {}
-        self.asked: list[tuple[list[str], list[int]]] = []
-
-    def failures_by_window(self, keys: list[str], windows: list[int]) -> list[dict[str, int]]:
-        """Failures per key, one dict per window."""
-        self.asked.append((list(keys), list(windows)))
-        return [{key: self.counts[(key, window)] for key in keys} for window in windows]
-
-    def add_failure(self, keys: list[str], window: int, expires: datetime) -> None:
-        """Count one failure against every key."""
-        for key in keys:
-            self.counts[(key, window)] += 1
-            self.expires[(key, window)] = expires
 
 
 def fail_times(repo: FakeAttempts, keys: list[str], times: int, at: datetime) -> None:
@@ -98,8 +80,8 @@ def test_split_code_refuses_anything_but_8_or_9_digits(code: str) -> None:
     # Then it is refused with the code's own reason, in Ukrainian
     assert caught.value.code == "invalid_code"
     assert isinstance(caught.value, InvalidRequest)
-    assert re.search(r"[А-Яа-яІіЇїЄє]", caught.value.message)
-    assert "SRC" in caught.value.message
+    assert re.search(r"[А-Яа-яІіЇїЄє]", error_text(caught.value))
+    assert "SRC" in error_text(caught.value)
 
 
 # ---- attempts: failures counted in 15-minute windows ----------------------------------------------------
@@ -157,10 +139,10 @@ def test_attempts_check_refuses_at_the_limit_with_a_kyiv_time() -> None:
         check(repo, [PERSON, ACCOUNT], T0 + timedelta(minutes=2))
     # Then it is refused, and the time in the message is Kyiv's
     assert caught.value.code == "too_many_attempts"
-    until = caught.value.params["until"]
-    assert re.fullmatch(r"\d\d:\d\d", str(until))
-    assert str(until).startswith("13:")
-    assert str(until) in caught.value.message
+    until = clock_time(caught.value.params["until"])
+    assert re.fullmatch(r"\d\d:\d\d", until)
+    assert until.startswith("13:")
+    assert until in error_text(caught.value)
 
 
 def test_attempts_check_refuses_when_any_one_key_is_exhausted() -> None:
@@ -210,7 +192,7 @@ def test_attempts_resident_is_let_in_at_the_time_the_refusal_names(
     # When the next guess is refused, naming a Kyiv time "try again after HH:MM"
     with pytest.raises(TooManyAttempts) as caught:
         check(repo, [PERSON], last_failure + timedelta(seconds=30))
-    hour, minute = map(int, str(caught.value.params["until"]).split(":"))
+    hour, minute = map(int, clock_time(caught.value.params["until"]).split(":"))
     named = (
         (last_failure + timedelta(seconds=30)).astimezone(KYIV).replace(hour=hour, minute=minute, second=0)
     )

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from ekc.domain.kinds import MeterKind
-from ekc.domain.model import Channel, Meter, Submission
+from ekc.domain.identity import Channel, Origin
+from ekc.domain.kinds import MeterKind, Unit
+from ekc.domain.model import Meter, Submission
 from ekc.domain.months import Month
 
 JUNE, JULY, AUGUST = Month(2019, 6), Month(2019, 7), Month(2019, 8)
@@ -22,9 +23,7 @@ def submission(month: Month, value: str, channel: Channel = Channel.WEB, day: in
         billing_month=month,
         value=Decimal(value),
         at=datetime(month.plus(1).year, month.plus(1).month, day, 12, tzinfo=UTC),
-        channel=channel,
-        source="IP: 192.0.2.1",
-        who="p-1",
+        origin=Origin(channel, "p-1", ip="192.0.2.1"),
     )
 
 
@@ -34,7 +33,7 @@ def meter(**changes: object) -> Meter:
         id="m-1",
         account="77777",
         kind=MeterKind.GAS,
-        unit="м³",
+        unit=Unit.CUBIC_METRE,
         organization_id="gas",
         digits=5,
         serial="002352",

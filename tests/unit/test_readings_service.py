@@ -1,69 +1,35 @@
-"""The readings service with an in-memory repository: races between channels, retries, duplicates."""
+"""The readings service with the in-memory stores: races between channels, retries, duplicates."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from ekc.domain.kinds import MeterKind
-from ekc.domain.model import Account, AccountBundle, Actor, Channel, Meter, Organization, Person, Submission
+from ekc.domain.identity import AccountCaller, Origin, PersonCaller, Proof
+from ekc.domain.kinds import MeterKind, Unit
+from ekc.domain.model import Account, Meter, Organization, Submission
 from ekc.domain.months import Month
 from ekc.domain.windows import DayOfMonth, WindowRule
 from ekc.exceptions import NotFound, StorageUnavailable
-from ekc.services.readings import Origin, RowInput, readings_page, save_readings
-from ekc.storage.repository import ReadingWrite
+from ekc.services.readings import RowInput, RowStatus, readings_page, save_readings
+from ekc.storage.ports import ReadingWrite
+from tests.fakes import FakeReadings, FakeStores
 
 NOW = datetime(2019, 8, 1, 9, 0, tzinfo=UTC)  # inside the seed's July 2019 windows
 JULY = Month(2019, 7)
 ELECTRICITY = Organization("el", "Енергозбут", WindowRule(DayOfMonth(0, 31), DayOfMonth(1, 3)))
-RESIDENT = Actor("session", "csrf", Person("p-1", "r@example.com"))
-WEB = Origin(Channel.WEB, "IP: 192.0.2.1", "p-1")
+RESIDENT = PersonCaller("p-1")
+WEB = Origin.web("192.0.2.1", RESIDENT)
+ACCOUNT = Account("77777", "512", "Горшеньов М. Ю.", "вул. Короля і Шута, 43", "Кременчук", "05366")
 
 
-class FakeRepository:
-    """The repository methods the readings service uses, in memory, with the same write conditions."""
-
-    def __init__(self, meters: list[Meter]) -> None:
-        self.account = Account(
-            "77777", "512", "Горшеньов М. Ю.", "вул. Короля і Шута, 43", "Кременчук", "05366"
-        )
-        self.meters = {m.id: m for m in meters}
-        self.history: list[Submission] = []
-        self.transactions = 0
-        # Runs just before a transaction: another channel writing between our read and our write.
-        self.before_write: Callable[[FakeRepository], None] | None = None
-
-    def organizations(self) -> dict[str, Organization]:
-        return {ELECTRICITY.id: ELECTRICITY}
-
-    def load_account(self, number: str) -> AccountBundle | None:
-        if number != self.account.number:
-            return None
-        return AccountBundle(
-            self.account, sorted(self.meters.values(), key=lambda m: m.id), frozenset({"p-1"})
-        )
-
-    def record_readings(self, writes: list[ReadingWrite]) -> list[bool]:
-        self.transactions += 1
-        if self.before_write is not None:
-            hook, self.before_write = self.before_write, None
-            hook(self)
-        conflicts = [not self._condition_holds(w) for w in writes]
-        if not any(conflicts):
-            for w in writes:
-                self.meters[w.meter.id] = self.meters[w.meter.id].with_reading(w.submission)
-                self.history.append(w.submission)
-        return conflicts
-
-    def _condition_holds(self, write: ReadingWrite) -> bool:
-        stored, read, new = self.meters[write.meter.id].current, write.meter.current, write.submission
-        if read is not None and read.billing_month == new.billing_month:
-            return stored is not None and stored.billing_month == new.billing_month and stored.at <= new.at
-        return stored == read
+def _stores(*meters: Meter) -> FakeStores:
+    stores = FakeStores([ELECTRICITY])
+    stores.add_account(ACCOUNT, list(meters), people=("p-1",))
+    return stores
 
 
 def _meter(current: Submission | None = None) -> Meter:
@@ -71,7 +37,7 @@ def _meter(current: Submission | None = None) -> Meter:
         id="77777.1",
         account="77777",
         kind=MeterKind.ELECTRICITY,
-        unit="кВт·год",
+        unit=Unit.KILOWATT_HOUR,
         organization_id="el",
         digits=6,
         previous_value=Decimal("6116"),
@@ -80,80 +46,90 @@ def _meter(current: Submission | None = None) -> Meter:
     )
 
 
-def _submission(
-    value: str, at: datetime, month: Month = JULY, channel: Channel = Channel.VIBER
-) -> Submission:
-    return Submission("77777.1", month, Decimal(value), at, channel, "Viber", "p-2")
+def _submission(value: str, at: datetime, month: Month = JULY) -> Submission:
+    return Submission("77777.1", month, Decimal(value), at, Origin.viber("p-2"))
 
 
 def test_save_retries_when_an_older_reading_lands_between_read_and_write() -> None:
     # Given another channel's reading, stamped before ours, that lands while we are deciding
-    repo = FakeRepository([_meter()])
-    repo.before_write = lambda r: r.record_readings(
-        [ReadingWrite(_meter(), _submission("6150", NOW - timedelta(seconds=5)))]
-    )
+    stores = _stores(_meter())
+    stores.fake_readings.before_write = lambda r: _other_channel(r, "6150", NOW - timedelta(seconds=5))
     # When the resident saves
-    outcome = save_readings(RESIDENT, "77777", [RowInput("77777.1", "6200")], WEB, repo=repo, now=NOW)  # type: ignore[arg-type]
+    outcome = save_readings(RESIDENT, "77777", [RowInput("77777.1", "6200")], WEB, stores=stores, now=NOW)
     # Then ours, the newer, wins after one re-read, and history keeps both
-    assert outcome.results[0].status == "saved"
-    assert repo.meters["77777.1"].current.value == Decimal("6200")
-    assert [s.value for s in repo.history] == [Decimal("6150"), Decimal("6200")]
-    assert repo.transactions == 3  # the other channel's, our refused one, our retry
+    assert outcome.results[0].status is RowStatus.SAVED
+    assert stores.fake_accounts.meters["77777.1"].current.value == Decimal("6200")
+    assert [s.value for s in stores.fake_readings.written] == [Decimal("6150"), Decimal("6200")]
+    assert stores.fake_readings.transactions == 3  # the other channel's, our refused one, our retry
+
+
+def _other_channel(readings: FakeReadings, value: str, at: datetime) -> None:
+    readings.record_readings([ReadingWrite(_meter(), _submission(value, at))])
 
 
 def test_save_yields_to_a_newer_reading_that_lands_between_read_and_write() -> None:
-    repo = FakeRepository([_meter()])
-    repo.before_write = lambda r: r.record_readings(
-        [ReadingWrite(_meter(), _submission("6150", NOW + timedelta(seconds=5)))]
-    )
-    outcome = save_readings(RESIDENT, "77777", [RowInput("77777.1", "6200")], WEB, repo=repo, now=NOW)  # type: ignore[arg-type]
-    assert outcome.results[0].status == "superseded"
-    assert "6150.000" in outcome.results[0].message
-    assert repo.meters["77777.1"].current.value == Decimal("6150")
+    stores = _stores(_meter())
+    stores.fake_readings.before_write = lambda r: _other_channel(r, "6150", NOW + timedelta(seconds=5))
+    outcome = save_readings(RESIDENT, "77777", [RowInput("77777.1", "6200")], WEB, stores=stores, now=NOW)
+    assert outcome.results[0].status is RowStatus.SUPERSEDED
+    assert outcome.results[0].newer is not None and outcome.results[0].newer.value == Decimal("6150")
+    assert stores.fake_accounts.meters["77777.1"].current.value == Decimal("6150")
 
 
 def test_save_gives_up_with_try_again_after_three_races() -> None:
-    class AlwaysRaced(FakeRepository):
-        def record_readings(self, writes: list[ReadingWrite]) -> list[bool]:
-            self.transactions += 1
-            return [True] * len(writes)
+    stores = _stores(_meter())
+    calls = []
 
-    repo = AlwaysRaced([_meter()])
+    def always_raced(writes: list[ReadingWrite], *, key: str | None = None) -> list[bool]:
+        calls.append(writes)
+        return [True] * len(writes)
+
+    stores.fake_readings.record_readings = always_raced  # type: ignore[method-assign]
     with pytest.raises(StorageUnavailable):
-        save_readings(RESIDENT, "77777", [RowInput("77777.1", "6200")], WEB, repo=repo, now=NOW)  # type: ignore[arg-type]
-    assert repo.transactions == 3 and repo.history == []
+        save_readings(RESIDENT, "77777", [RowInput("77777.1", "6200")], WEB, stores=stores, now=NOW)
+    assert len(calls) == 3 and stores.fake_readings.written == []
 
 
 def test_two_rows_for_one_meter_count_as_the_last_one() -> None:
-    repo = FakeRepository([_meter()])
+    stores = _stores(_meter())
     rows = [RowInput("77777.1", "6200"), RowInput("77777.1", "6210")]
-    outcome = save_readings(RESIDENT, "77777", rows, WEB, repo=repo, now=NOW)  # type: ignore[arg-type]
-    assert [(r.meter_id, r.status) for r in outcome.results] == [("77777.1", "saved")]
-    assert [s.value for s in repo.history] == [Decimal("6210")]
+    outcome = save_readings(RESIDENT, "77777", rows, WEB, stores=stores, now=NOW)
+    assert [(r.meter_id, r.status) for r in outcome.results] == [("77777.1", RowStatus.SAVED)]
+    assert [s.value for s in stores.fake_readings.written] == [Decimal("6210")]
 
 
 def test_nothing_to_write_makes_no_transaction() -> None:
-    repo = FakeRepository([_meter()])
-    outcome = save_readings(RESIDENT, "77777", [RowInput("77777.1", " ")], WEB, repo=repo, now=NOW)  # type: ignore[arg-type]
-    assert outcome.results[0].status == "unchanged"
-    assert repo.history == []
+    stores = _stores(_meter())
+    outcome = save_readings(RESIDENT, "77777", [RowInput("77777.1", " ")], WEB, stores=stores, now=NOW)
+    assert outcome.results[0].status is RowStatus.UNCHANGED
+    assert stores.fake_readings.written == [] and stores.fake_readings.transactions == 0
 
 
 def test_a_meter_whose_organization_is_unknown_is_left_out_not_fatal() -> None:
     orphan = replace(_meter(), id="77777.2", organization_id="gone")
-    repo = FakeRepository([_meter(), orphan])
-    page = readings_page(RESIDENT, "77777", repo=repo, now=NOW)  # type: ignore[arg-type]
+    stores = _stores(_meter(), orphan)
+    page = readings_page(RESIDENT, "77777", stores=stores, now=NOW)
     assert [v.meter.id for v in page.meters] == ["77777.1"]
-    outcome = save_readings(RESIDENT, "77777", [RowInput("77777.2", "5")], WEB, repo=repo, now=NOW)  # type: ignore[arg-type]
-    assert outcome.results[0].status == "rejected"
+    outcome = save_readings(RESIDENT, "77777", [RowInput("77777.2", "5")], WEB, stores=stores, now=NOW)
+    assert outcome.results[0].status is RowStatus.REJECTED
 
 
 def test_the_page_of_an_account_not_linked_is_not_found() -> None:
-    repo = FakeRepository([_meter()])
-    stranger = Actor("s2", "c2", Person("p-9"))
+    stores = _stores(_meter())
     with pytest.raises(NotFound):
-        readings_page(stranger, "77777", repo=repo, now=NOW)  # type: ignore[arg-type]
-    qr_session = Actor("s3", "c3", None, scope_account="77777")
-    assert readings_page(qr_session, "77777", repo=repo, now=NOW).account.number == "77777"  # type: ignore[arg-type]
+        readings_page(PersonCaller("p-9"), "77777", stores=stores, now=NOW)
+    qr_session = AccountCaller("77777", Proof.INVOICE_QR)
+    page = readings_page(qr_session, "77777", stores=stores, now=NOW)
+    assert page.account is not None and page.account.number == "77777"
     with pytest.raises(NotFound):
-        readings_page(qr_session, "88888", repo=repo, now=NOW)  # type: ignore[arg-type]
+        readings_page(qr_session, "88888", stores=stores, now=NOW)
+
+
+def test_a_phone_caller_gets_the_meters_but_nothing_about_the_person() -> None:
+    # Given a caller who only typed the account number on the keypad
+    stores = _stores(_meter())
+    caller = AccountCaller("77777", Proof.ACCOUNT_NUMBER)
+    # When the readings page is asked for
+    page = readings_page(caller, "77777", stores=stores, now=NOW)
+    # Then the meters come, and no name, address or debt
+    assert page.account is None and [v.meter.id for v in page.meters] == ["77777.1"]

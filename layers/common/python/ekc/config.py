@@ -1,42 +1,87 @@
-"""Configuration: one pydantic model of the environment, read once per cold start."""
+"""Settings per concern, each read from the environment by pydantic once per cold start.
+
+A function reads only the concerns it uses (the web API never needs the Viber token, the window close
+never needs the Twilio one), so a setting missing for one door cannot break another. A variable's name
+is its field's name in capitals (`table_name` <- `TABLE_NAME`): no hand-kept map.
+
+Secrets (`SecretStr` fields) come from the environment locally, and in AWS from SSM Parameter Store:
+when `TOKEN_SIGNING_KEY` is unset but `TOKEN_SIGNING_KEY_PARAMETER` names a parameter, its decrypted
+value is read through Powertools' parameters utility (cached by it).
+"""
 
 from __future__ import annotations
 
 import os
 from datetime import datetime
 from functools import lru_cache
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import AfterValidator, AliasChoices, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+PARAMETER_SUFFIX = "_PARAMETER"
 
 
-class Settings(BaseModel):
-    """Everything the functions read from their environment."""
+class _SsmSecrets(PydanticBaseSettingsSource):
+    """Secret fields whose value is unset but whose `<NAME>_PARAMETER` names an SSM parameter."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Not used: __call__ reads every secret field at once."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            if field.annotation is not SecretStr or os.environ.get(name.upper()):
+                continue
+            parameter = os.environ.get(name.upper() + PARAMETER_SUFFIX)
+            if parameter:
+                from aws_lambda_powertools.utilities import parameters  # only where a secret lives in SSM
+
+                values[name] = parameters.get_parameter(parameter, decrypt=True, max_age=300)
+        return values
+
+
+class _Env(BaseSettings):
+    """A concern's settings: fields read from the environment variables of the same name."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then SSM for secrets; no .env files in Lambda."""
+        return init_settings, env_settings, _SsmSecrets(settings_cls)
+
+
+# A base address is kept without its trailing slash, so paths can be appended as "/...".
+BaseUrl = Annotated[str, AfterValidator(lambda value: value.rstrip("/"))]
+
+
+class StorageSettings(_Env):
+    """DynamoDB: the main table, the idempotency table, where they are."""
 
     table_name: str = "MainTable"
+    idempotency_table: str = "IdempotencyTable"
     dynamodb_endpoint: str | None = None
-    aws_region: str = "eu-central-1"
-    token_signing_key: SecretStr = Field(min_length=32)
-    public_base_url: str = "http://127.0.0.1:3000"
-    viber_chat_uri: str = "ekc-kremenchuk"
-    stage: str = "dev"
+    aws_region: str = Field(
+        default="eu-central-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    org_cache_seconds: int = 60
+
+
+class ClockSettings(_Env):
+    """The server's clock."""
+
     # A fixed starting point for the clock, for demos and tests of the local stack only.
     local_now: datetime | None = None
-    web_qr_token_days: int = 60
-    session_days: int = 30
-    # An invoice QR may be scanned on a shared or borrowed phone: its session is short.
-    qr_session_hours: int = 12
-    link_failures_allowed: int = 5
-    link_failure_window_minutes: int = 15
-    signin_failures_allowed: int = 10
-    org_cache_seconds: int = 60
-    # argon2id cost: RFC 9106's second recommended option (64 MiB, 3 passes). Lower only in tests.
-    argon2_memory_kib: int = Field(default=65536, ge=8192)
-    argon2_time_cost: int = Field(default=3, ge=1)
-
-    @field_validator("public_base_url")
-    @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
 
     @field_validator("local_now")
     @classmethod
@@ -49,24 +94,125 @@ class Settings(BaseModel):
         return value
 
 
-_ENV_NAMES = {
-    "table_name": "TABLE_NAME",
-    "dynamodb_endpoint": "DYNAMODB_ENDPOINT",
-    "aws_region": "AWS_REGION",
-    "token_signing_key": "TOKEN_SIGNING_KEY",
-    "public_base_url": "PUBLIC_BASE_URL",
-    "viber_chat_uri": "VIBER_CHAT_URI",
-    "stage": "STAGE",
-    "local_now": "LOCAL_NOW",
-    "argon2_memory_kib": "ARGON2_MEMORY_KIB",
-    "argon2_time_cost": "ARGON2_TIME_COST",
-}
+class LinkSettings(_Env):
+    """The invoice's QR links: the signing key, where they point, how long the web one lasts."""
+
+    token_signing_key: SecretStr = Field(min_length=32)
+    public_base_url: BaseUrl = "http://127.0.0.1:3000"
+    viber_chat_uri: str = "ekc-kremenchuk"
+    web_qr_token_days: int = 60
+
+
+class WebSettings(_Env):
+    """The web cabinet's sessions and sign-in."""
+
+    session_days: int = 30
+    # An invoice QR may be scanned on a shared or borrowed phone: its session is short.
+    qr_session_hours: int = 12
+    signin_failures_allowed: int = 10
+    # argon2id cost: RFC 9106's second recommended option (64 MiB, 3 passes). Lower only in tests.
+    argon2_memory_kib: int = Field(default=65536, ge=8192)
+    argon2_time_cost: int = Field(default=3, ge=1)
+
+
+class LinkingSettings(_Env):
+    """Rate limits on guessing an account's SRC code (every door that links by account + SRC)."""
+
+    link_failures_allowed: int = 5
+    link_failure_window_minutes: int = 15
+
+
+class ViberSettings(_Env):
+    """The Viber public account's bot."""
+
+    viber_auth_token: SecretStr = Field(min_length=1)
+    viber_api_url: BaseUrl = "https://chatapi.viber.com/pa"
+    viber_bot_name: str = "ВАСя"
+    viber_bot_avatar: str | None = None
+    viber_timeout_seconds: float = 3.0
+
+
+class TelephonySettings(_Env):
+    """The keypad and voice lines' webhooks."""
+
+    twilio_auth_token: SecretStr = Field(min_length=1)
+    # The public address the provider calls: the webhook signature covers it.
+    public_base_url: BaseUrl = "http://127.0.0.1:3000"
+    keypad_phone_number: str = ""
+    voice_phone_number: str = ""
+
+
+class DataSettings(_Env):
+    """The bucket of exports to utilities and imports from billing."""
+
+    data_bucket: str = "meter-readings-data"
+    s3_endpoint_url: str | None = None
+    aws_region: str = Field(
+        default="eu-central-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
 
 
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """Read the settings from the environment once; tests call get_settings.cache_clear()."""
-    values = {field: os.environ[env] for field, env in _ENV_NAMES.items() if os.environ.get(env)}
-    if "aws_region" not in values and os.environ.get("AWS_DEFAULT_REGION"):
-        values["aws_region"] = os.environ["AWS_DEFAULT_REGION"]
-    return Settings(**values)
+def storage_settings() -> StorageSettings:
+    """DynamoDB settings, read once."""
+    return StorageSettings()
+
+
+@lru_cache(maxsize=1)
+def clock_settings() -> ClockSettings:
+    """The clock's settings, read once."""
+    return ClockSettings()
+
+
+@lru_cache(maxsize=1)
+def link_settings() -> LinkSettings:
+    """QR link settings (and the signing key), read once."""
+    return LinkSettings()
+
+
+@lru_cache(maxsize=1)
+def web_settings() -> WebSettings:
+    """Web session settings, read once."""
+    return WebSettings()
+
+
+@lru_cache(maxsize=1)
+def linking_settings() -> LinkingSettings:
+    """Linking rate limits, read once."""
+    return LinkingSettings()
+
+
+@lru_cache(maxsize=1)
+def viber_settings() -> ViberSettings:
+    """Viber bot settings, read once."""
+    return ViberSettings()
+
+
+@lru_cache(maxsize=1)
+def telephony_settings() -> TelephonySettings:
+    """Telephony settings, read once."""
+    return TelephonySettings()
+
+
+@lru_cache(maxsize=1)
+def data_settings() -> DataSettings:
+    """Export/import bucket settings, read once."""
+    return DataSettings()
+
+
+ALL_SETTINGS = (
+    storage_settings,
+    clock_settings,
+    link_settings,
+    web_settings,
+    linking_settings,
+    viber_settings,
+    telephony_settings,
+    data_settings,
+)
+
+
+def clear_settings() -> None:
+    """Forget every concern's settings (tests change the environment between cases)."""
+    for getter in ALL_SETTINGS:
+        getter.cache_clear()

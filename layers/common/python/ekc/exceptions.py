@@ -1,12 +1,13 @@
-"""One family of domain errors; no HTTP in here: each channel maps the codes itself."""
+"""One family of domain errors: a stable code and its numbers; no HTTP and no words in here.
+
+Each channel maps the codes to its answer (an HTTP status, a Viber message, a spoken sentence).
+"""
 
 from __future__ import annotations
 
-from ekc.messages import error_text
-
 
 class DomainError(Exception):
-    """A refusal the resident should hear about, with a stable code and a Ukrainian message."""
+    """A refusal the resident should hear about: a stable code and the values a channel needs to word it."""
 
     code = "internal"
 
@@ -14,7 +15,6 @@ class DomainError(Exception):
         if code is not None:
             self.code = code
         self.params = params
-        self.message = error_text(self.code, **params)
         super().__init__(self.code)
 
 

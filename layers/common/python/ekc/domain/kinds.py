@@ -1,4 +1,4 @@
-"""Kinds of meter: their unit, how residents name them, and what a month's use can plausibly be."""
+"""Kinds of meter and their units, and what a month's use of each can plausibly be (no words here)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,30 @@ class MeterKind(StrEnum):
     HEAT = "heat"
 
 
+class Unit(StrEnum):
+    """The unit a meter counts in; each channel names it in its own words."""
+
+    CUBIC_METRE = "m3"
+    KILOWATT_HOUR = "kWh"
+    GIGACALORIE = "Gcal"
+
+    @classmethod
+    def parse(cls, text: str) -> Unit:
+        """A unit code, or the symbol stored by earlier versions ("м³", "кВт·год", "Гкал")."""
+        try:
+            return cls(text)
+        except ValueError:
+            return _LEGACY_SYMBOLS[text]
+
+
+_LEGACY_SYMBOLS = {"м³": Unit.CUBIC_METRE, "кВт·год": Unit.KILOWATT_HOUR, "Гкал": Unit.GIGACALORIE}
+
+
 @dataclass(frozen=True, slots=True)
 class KindInfo:
-    """How a kind of meter is shown and judged."""
+    """How a kind of meter is judged."""
 
-    unit: str
-    tag: str  # the seed's short tag, e.g. "[газ]"
-    name: str  # for sentences and the phone: "газ"
+    unit: Unit
     # With no history: a month's use above this needs the resident's confirmation.
     monthly_ceiling: Decimal
     # With history: the usual monthly use is never taken as less than this,
@@ -32,9 +49,9 @@ class KindInfo:
 
 
 KINDS: dict[MeterKind, KindInfo] = {
-    MeterKind.ELECTRICITY: KindInfo("кВт·год", "[ел.ен.]", "електроенергія", Decimal(3000), Decimal(50)),
-    MeterKind.GAS: KindInfo("м³", "[газ]", "газ", Decimal(600), Decimal(10)),
-    MeterKind.COLD_WATER: KindInfo("м³", "[х.в.]", "холодна вода", Decimal(60), Decimal(2)),
-    MeterKind.HOT_WATER: KindInfo("м³", "[г.в.]", "гаряча вода", Decimal(40), Decimal(2)),
-    MeterKind.HEAT: KindInfo("Гкал", "[тепло]", "тепло", Decimal(10), Decimal("0.5")),
+    MeterKind.ELECTRICITY: KindInfo(Unit.KILOWATT_HOUR, Decimal(3000), Decimal(50)),
+    MeterKind.GAS: KindInfo(Unit.CUBIC_METRE, Decimal(600), Decimal(10)),
+    MeterKind.COLD_WATER: KindInfo(Unit.CUBIC_METRE, Decimal(60), Decimal(2)),
+    MeterKind.HOT_WATER: KindInfo(Unit.CUBIC_METRE, Decimal(40), Decimal(2)),
+    MeterKind.HEAT: KindInfo(Unit.GIGACALORIE, Decimal(10), Decimal("0.5")),
 }

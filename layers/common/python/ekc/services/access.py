@@ -1,28 +1,46 @@
-"""Who may see an account: a linked person, or a QR session scoped to that very account."""
+"""Who may see an account: a linked person, a caller scoped to that very account, or the system."""
 
 from __future__ import annotations
 
-from ekc.domain.model import AccountBundle, Actor
-from ekc.exceptions import Forbidden, NotFound
-from ekc.storage.repository import Repository
+import re
+
+from ekc.domain.identity import AccountCaller, Caller, PersonCaller, SystemCaller
+from ekc.domain.model import AccountBundle
+from ekc.exceptions import Forbidden, InvalidRequest, NotFound
+from ekc.storage.ports import Stores
+
+ACCOUNT_NUMBER = re.compile(r"[0-9]{1,12}")
 
 
-def load_for(actor: Actor, number: str, repo: Repository) -> AccountBundle:
-    """The account with its meters, if the actor may see it; NotFound otherwise (existence stays hidden)."""
-    if actor.scope_account is not None and actor.scope_account != number:
+def check_number(number: str) -> str:
+    """An account number as billing writes them (digits, at most 12); anything else is a bad request."""
+    if not ACCOUNT_NUMBER.fullmatch(number):
+        raise InvalidRequest("bad_account")
+    return number
+
+
+def load_for(caller: Caller, number: str, stores: Stores) -> AccountBundle:
+    """The account with its meters, if the caller may see it; NotFound otherwise (existence stays hidden)."""
+    check_number(number)
+    if isinstance(caller, AccountCaller) and caller.account != number:
         raise NotFound()
-    bundle = repo.load_account(number)
+    bundle = stores.accounts.load_account(number)
     if bundle is None:
         raise NotFound()
-    if actor.scope_account == number:
-        return bundle
-    if actor.person is None or actor.person.id not in bundle.linked_people:
+    if isinstance(caller, PersonCaller) and caller.person_id not in bundle.linked_people:
         raise NotFound()
     return bundle
 
 
-def require_person(actor: Actor) -> str:
-    """The person id; a QR session (one account, no person) may not manage addresses."""
-    if actor.person is None:
+def require_person(caller: Caller) -> str:
+    """The person id; a caller scoped to one account (no person) may not manage addresses."""
+    if not isinstance(caller, PersonCaller):
         raise Forbidden("scope")
-    return actor.person.id
+    return caller.person_id
+
+
+def sees_personal_data(caller: Caller) -> bool:
+    """Whether the holder's name, address and debt may be shown (never to a phone caller)."""
+    if isinstance(caller, AccountCaller):
+        return caller.sees_personal_data
+    return isinstance(caller, PersonCaller | SystemCaller)

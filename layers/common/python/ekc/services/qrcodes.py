@@ -8,11 +8,12 @@ from enum import StrEnum
 from urllib.parse import quote
 
 from ekc import clock
-from ekc.config import get_settings
-from ekc.domain.model import Actor
+from ekc.config import link_settings
+from ekc.domain.identity import Caller
 from ekc.exceptions import NotFound
-from ekc.services import access, get_repository
-from ekc.storage.repository import Repository
+from ekc.services import access
+from ekc.storage import get_stores
+from ekc.storage.ports import Stores
 from ekc.tokens import Purpose, make_token, web_token_expiry
 
 
@@ -25,14 +26,14 @@ class QrKind(StrEnum):
 
 def viber_link(number: str, now: datetime | None = None) -> str:
     """viber://pa?chatURI=...&context=<token>: opens the public account and links the account."""
-    settings = get_settings()
+    settings = link_settings()
     token = make_token(settings.token_signing_key.get_secret_value(), Purpose.VIBER_LINK, number)
     return f"viber://pa?chatURI={quote(settings.viber_chat_uri)}&context={token}"
 
 
 def web_link(number: str, now: datetime | None = None) -> str:
     """<site>/#/qr/<token>: lands on the account's readings page; expires like an invoice does."""
-    settings = get_settings()
+    settings = link_settings()
     expires = web_token_expiry(now or clock.now(), settings.web_qr_token_days)
     token = make_token(settings.token_signing_key.get_secret_value(), Purpose.WEB_SIGN_IN, number, expires)
     # The token travels in the fragment, so it never reaches a server's access log.
@@ -62,8 +63,8 @@ def render(data: str, image_format: str) -> tuple[bytes, str]:
 
 
 def account_qr(
-    actor: Actor, number: str, kind: QrKind, image_format: str, *, repo: Repository | None = None
+    caller: Caller, number: str, kind: QrKind, image_format: str, *, stores: Stores | None = None
 ) -> tuple[bytes, str]:
     """An account's QR code for someone allowed to see the account: 1 Query."""
-    access.load_for(actor, number, repo or get_repository())
+    access.load_for(caller, number, stores or get_stores())
     return render(link_for(number, kind), image_format)

@@ -11,6 +11,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 
@@ -22,6 +23,10 @@ class Item(Model):
         region = "eu-central-1"
         host: str | None = None
         max_retry_attempts = 3
+        # A reading is "saved" only after DynamoDB said so: an answer that does not come must end well
+        # inside the function's own time limit, so the door can still say "nothing saved, try again".
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 3
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -80,6 +85,29 @@ class WarningMap(MapAttribute):
     params = MapAttribute(default=dict)
 
 
+class OrgMetersIndex(GlobalSecondaryIndex):
+    """Every meter of an organization, sharded (the export lists them; then reads them in batches)."""
+
+    class Meta:
+        index_name = "OrgMeters"
+        # Keys, and the item type PynamoDB filters a subclass's queries on; both never change.
+        projection = IncludeProjection(["type"])
+
+    org_pk = UnicodeAttribute(hash_key=True)
+    meter_id = UnicodeAttribute(range_key=True)
+
+
+class BotMetersIndex(GlobalSecondaryIndex):
+    """Sparse: only meters whose bot is on carry `bot_pk` (the window close reads this, never a Scan)."""
+
+    class Meta:
+        index_name = "BotMeters"
+        projection = IncludeProjection(["type"])
+
+    bot_pk = UnicodeAttribute(hash_key=True)
+    meter_id = UnicodeAttribute(range_key=True)
+
+
 class MeterItem(Item, discriminator="Meter"):
     """pk=ACC#<number> sk=MTR#<meter id>: the meter, its bot and the readings it shows now."""
 
@@ -87,7 +115,7 @@ class MeterItem(Item, discriminator="Meter"):
     kind = UnicodeAttribute()
     unit = UnicodeAttribute()
     org_id = UnicodeAttribute()
-    digits = NumberAttribute()
+    digits = NumberAttribute(null=True)
     serial = UnicodeAttribute(null=True)
     note = UnicodeAttribute(default="")
     next_verification = UnicodeAttribute(null=True)
@@ -97,15 +125,24 @@ class MeterItem(Item, discriminator="Meter"):
     cur_month = UnicodeAttribute(null=True)
     cur_at = UnicodeAttribute(null=True)
     cur_channel = UnicodeAttribute(null=True)
-    cur_source = UnicodeAttribute(null=True)
     cur_who = UnicodeAttribute(null=True)
+    cur_ip = UnicodeAttribute(null=True)
+    cur_phone = UnicodeAttribute(null=True)
     cur_consumption = UnicodeAttribute(null=True)
     cur_warnings = ListAttribute(of=WarningMap, null=True)
     bot_enabled = BooleanAttribute(default=False)
     bot_amount = UnicodeAttribute(default="0.000")
     seal_epoch = NumberAttribute(default=0)
-    usual = UnicodeAttribute(null=True)
-    usual_months = NumberAttribute(default=0)
+    usage = UnicodeAttribute(null=True)  # plausibility.UsageProfile.to_text(): the last 13 months of use
+    opening_value = UnicodeAttribute(null=True)
+    opening_month = UnicodeAttribute(null=True)
+    day = UnicodeAttribute(null=True)  # Kyiv date of the last resident submission
+    day_count = NumberAttribute(default=0)
+    # Index keys (keys.py): every meter is in its organization's index; only bot-on meters in the bots'.
+    org_pk = UnicodeAttribute(null=True)
+    bot_pk = UnicodeAttribute(null=True)
+    org_meters = OrgMetersIndex()
+    bot_meters = BotMetersIndex()
 
 
 class AccountLinkItem(Item, discriminator="AccountLink"):
@@ -160,10 +197,46 @@ class ReadingItem(Item, discriminator="Reading"):
     value = UnicodeAttribute()
     at = UnicodeAttribute()
     channel = UnicodeAttribute()
-    source = UnicodeAttribute()
     who = UnicodeAttribute()
+    ip = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
     consumption = UnicodeAttribute(null=True)
     warnings = ListAttribute(of=WarningMap, default=list)
+
+
+class MonthItem(Item, discriminator="Month"):
+    """pk=MTR#<meter id> sk=M#<YYYY-MM>: a billing month's winning reading, whatever the corrections."""
+
+    meter_id = UnicodeAttribute()
+    account = UnicodeAttribute()
+    billing_month = UnicodeAttribute()
+    value = UnicodeAttribute()
+    at = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    who = UnicodeAttribute()
+    ip = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    consumption = UnicodeAttribute(null=True)
+    warnings = ListAttribute(of=WarningMap, default=list)
+
+
+class SaveItem(Item, discriminator="Save"):
+    """pk=SAVE#<account>#<key hash> sk=SAVE: one press of "save" (a message, a call's step), so a retry
+    is recognised as the same submission; written in the save's own transaction; `ttl` two days."""
+
+    state = UnicodeAttribute()  # "saved", or "abandoned" when a lost answer was settled as not saved
+    saved = MapAttribute(default=dict)  # meter id -> value saved
+    at = UnicodeAttribute()
+
+
+class NoticeItem(Item, discriminator="Notice"):
+    """pk=PERSON#<id> sk=NOTICE#<server time>#<id>: to tell the person in their next conversation."""
+
+    code = UnicodeAttribute()
+    account = UnicodeAttribute(null=True)
+    meter_id = UnicodeAttribute(null=True)
+    params = MapAttribute(default=dict)
+    at = UnicodeAttribute()
 
 
 class AttemptsItem(Item, discriminator="Attempts"):
@@ -182,5 +255,8 @@ MODELS: tuple[type[Item], ...] = (
     LoginItem,
     SessionItem,
     ReadingItem,
+    MonthItem,
+    SaveItem,
+    NoticeItem,
     AttemptsItem,
 )

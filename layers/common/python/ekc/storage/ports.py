@@ -1,0 +1,279 @@
+"""What the services need from storage, as Protocols, and the records that cross that line.
+
+Production passes the DynamoDB stores (`ekc.storage.get_stores()`); unit tests pass the one in-memory
+fake in `tests/fakes.py`, and a contract test holds both to the same write conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from ekc.domain.model import Account, AccountBundle, Meter, Organization, Submission
+from ekc.domain.months import Month
+from ekc.domain.notices import Notice
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A stored web session."""
+
+    person_id: str | None
+    email: str | None
+    scope_account: str | None
+    csrf: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedAccount:
+    """A row of a person's addresses."""
+
+    number: str
+    city: str
+    city_code: str
+    holder: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingWrite:
+    """A reading to record against the meter state it was decided on."""
+
+    meter: Meter  # as read: the write is conditional on it being unchanged (or on being newer)
+    submission: Submission
+    # A bot's reading at a window's close: written only if no reading of its month exists and the
+    # meter's bot is still on at the seal epoch it was decided on.
+    bot: bool = False
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class MeterKey:
+    """Where a meter lives: its account's partition and its id."""
+
+    account: str
+    meter_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoginRecord:
+    """An e-mail login."""
+
+    person_id: str
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """A page of a meter's submissions, newest first, and the cursor of the next page (None: no more)."""
+
+    submissions: list[Submission]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveMarker:
+    """What became of one submission key: "saved" (with meter id -> value) or "abandoned"."""
+
+    state: str
+    saved: dict[str, str]
+
+
+class SaveReplayed(Exception):
+    """A submission key that was already used: nothing new was written."""
+
+    def __init__(self, marker: SaveMarker | None) -> None:
+        self.marker = marker
+        super().__init__("replayed")
+
+
+class OutcomeUnknown(Exception):
+    """The write was sent but its answer never came: settle the key to learn what happened."""
+
+    def __init__(self, account: str, key: str) -> None:
+        self.account = account
+        self.key = key
+        super().__init__("outcome unknown")
+
+
+class Catalogue(Protocol):
+    """The organizations and their windows."""
+
+    def organizations(self) -> dict[str, Organization]:
+        """Every organization by id (cached briefly)."""
+        ...
+
+    def put_organizations(self, organizations: list[Organization]) -> None:
+        """Replace the catalogue."""
+        ...
+
+
+class Accounts(Protocol):
+    """Accounts, their meters and who is linked to them."""
+
+    def load_account(self, number: str) -> AccountBundle | None:
+        """The account with its meters and linked people, or None."""
+        ...
+
+    def get_account(self, number: str) -> Account | None:
+        """The account alone, or None."""
+        ...
+
+    def put_account(self, account: Account) -> None:
+        """Create or replace an account."""
+        ...
+
+    def put_meter(self, meter: Meter) -> None:
+        """Create or replace a meter."""
+        ...
+
+    def set_bot(self, meter: Meter, enabled: bool, amount: Decimal) -> Meter:
+        """Switch a meter's bot; NotFound if there is no such meter."""
+        ...
+
+    def set_seal_epoch(
+        self,
+        account: str,
+        meter_id: str,
+        epoch: int,
+        opening: Decimal | None = None,
+        opening_month: Month | None = None,
+    ) -> Meter:
+        """Record a verification or re-sealing (the bot goes off, an opening value may be set);
+        a replay changes nothing."""
+        ...
+
+    def meter_keys(self, org_id: str, shard: int, *, bots_only: bool) -> Iterator[MeterKey]:
+        """One shard of an organization's meters, or of those whose bot is on (never a Scan)."""
+        ...
+
+    def get_meters(self, wanted: list[MeterKey]) -> list[Meter]:
+        """Meters by key, in any order; missing ones are left out."""
+        ...
+
+
+class Readings(Protocol):
+    """Accepted submissions and the meters' current values, written together."""
+
+    def record_readings(self, writes: list[ReadingWrite], *, key: str | None = None) -> list[bool]:
+        """Write all or nothing; per write, True when its condition refused it (a race).
+
+        With a key: SaveReplayed if it was used before; OutcomeUnknown if the answer was lost.
+        """
+        ...
+
+    def marker(self, account: str, key: str) -> SaveMarker | None:
+        """What became of a submission key, if it was used."""
+        ...
+
+    def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
+        """After a lost answer: "saved" if it was applied, else "abandoned" for good."""
+        ...
+
+    def history(self, meter_id: str, limit: int = 50, before: str | None = None) -> HistoryPage:
+        """A page of a meter's submissions, newest first."""
+        ...
+
+    def months(self, meter_id: str, count: int = 25) -> list[Submission]:
+        """The winners of the meter's last `count` billing months, oldest first."""
+        ...
+
+    def import_history(self, account: str, submissions: list[Submission]) -> None:
+        """Load past submissions (seed, migration), without touching the meter."""
+        ...
+
+
+class People(Protocol):
+    """People, their logins, their links to accounts and their web sessions."""
+
+    def create_login(self, person_id: str, email: str, password_hash: str, now: datetime) -> None:
+        """A person with an e-mail login; Conflict if the e-mail is taken."""
+        ...
+
+    def get_login(self, email: str) -> LoginRecord | None:
+        """The login of an e-mail, or None."""
+        ...
+
+    def linked_accounts(self, person_id: str) -> list[LinkedAccount]:
+        """The person's addresses."""
+        ...
+
+    def link(self, person_id: str, account: Account, now: datetime) -> None:
+        """Link a person and an account (both sides); a replay is harmless."""
+        ...
+
+    def unlink(self, person_id: str, number: str) -> None:
+        """Remove both sides of a link; removing twice is harmless."""
+        ...
+
+    def create_session(self, session_hash: str, record: SessionRecord) -> None:
+        """Store a new web session."""
+        ...
+
+    def get_session(self, session_hash: str) -> SessionRecord | None:
+        """A stored session, or None."""
+        ...
+
+    def session_and_organizations(
+        self, session_hash: str
+    ) -> tuple[SessionRecord | None, dict[str, Organization]]:
+        """A session and the catalogue, in one request when the catalogue is not cached."""
+        ...
+
+    def delete_session(self, session_hash: str) -> None:
+        """Revoke a session."""
+        ...
+
+    def add_notice(self, person_ids: list[str], notice: Notice) -> None:
+        """Leave the same notice for each of these people."""
+        ...
+
+    def notices(self, person_id: str) -> list[Notice]:
+        """The person's pending notices, oldest first."""
+        ...
+
+    def clear_notices(self, person_id: str, notice_ids: list[str]) -> None:
+        """Forget notices that were told."""
+        ...
+
+
+class Attempts(Protocol):
+    """Failed guesses at guessable things, counted per window."""
+
+    def failures_by_window(self, keys: list[str], windows: list[int]) -> list[dict[str, int]]:
+        """Failures per key, one dict per window in the order given."""
+        ...
+
+    def add_failure(self, keys: list[str], window: int, expires: datetime) -> None:
+        """Count one failure against every key."""
+        ...
+
+
+class Files(Protocol):
+    """Objects in the data bucket (exports, imports), by key."""
+
+    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        """Write or replace an object."""
+        ...
+
+    def get(self, key: str) -> bytes | None:
+        """An object's bytes, or None."""
+        ...
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under a prefix, in order."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """Everything the services reach in storage, by kind of data."""
+
+    catalogue: Catalogue
+    accounts: Accounts
+    readings: Readings
+    people: People
+    attempts: Attempts

@@ -1,0 +1,388 @@
+"""The one in-memory fake of the storage ports (`ekc.storage.ports`), used by every unit test.
+
+Its writes hold the same conditions as the DynamoDB stores; `tests/integration/test_storage_contract.py`
+runs the same scenarios against both, so this copy cannot drift from the real one unnoticed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+
+from ekc.domain.model import RESIDENT_CHANNELS, Account, AccountBundle, Meter, Organization, Submission
+from ekc.domain.months import Month
+from ekc.domain.notices import Notice
+from ekc.domain.values import format_value
+from ekc.exceptions import Conflict, NotFound
+from ekc.storage import keys
+from ekc.storage.base import iso
+from ekc.storage.ports import (
+    HistoryPage,
+    LinkedAccount,
+    LoginRecord,
+    MeterKey,
+    OutcomeUnknown,
+    ReadingWrite,
+    SaveMarker,
+    SaveReplayed,
+    SessionRecord,
+    Stores,
+)
+
+
+class FakeCatalogue:
+    """Organizations in memory."""
+
+    def __init__(self, organizations: list[Organization] | None = None) -> None:
+        self.orgs = {o.id: o for o in organizations or ()}
+
+    def organizations(self) -> dict[str, Organization]:
+        """Every organization by id."""
+        return dict(self.orgs)
+
+    def put_organizations(self, organizations: list[Organization]) -> None:
+        """Replace the catalogue."""
+        self.orgs = {o.id: o for o in organizations}
+
+
+class FakeAccounts:
+    """Accounts, meters and the account side of links."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.meters: dict[str, Meter] = {}  # by meter id (ids are unique across accounts)
+        self.linked: dict[str, set[str]] = defaultdict(set)  # account -> person ids
+
+    def load_account(self, number: str) -> AccountBundle | None:
+        """The account with its meters and linked people, or None."""
+        account = self.accounts.get(number)
+        if account is None:
+            return None
+        meters = sorted((m for m in self.meters.values() if m.account == number), key=lambda m: m.id)
+        return AccountBundle(account, meters, frozenset(self.linked[number]))
+
+    def get_account(self, number: str) -> Account | None:
+        """The account alone, or None."""
+        return self.accounts.get(number)
+
+    def put_account(self, account: Account) -> None:
+        """Create or replace an account."""
+        self.accounts[account.number] = account
+
+    def put_meter(self, meter: Meter) -> None:
+        """Create or replace a meter."""
+        self.meters[meter.id] = meter
+
+    def set_bot(self, meter: Meter, enabled: bool, amount: Decimal) -> Meter:
+        """Switch a meter's bot; NotFound if there is no such meter."""
+        stored = self.meters.get(meter.id)
+        if stored is None or stored.account != meter.account:
+            raise NotFound()
+        if stored.seal_epoch != meter.seal_epoch:
+            raise Conflict("meter_resealed")
+        self.meters[meter.id] = replace(stored, bot_enabled=enabled, bot_amount=amount)
+        return self.meters[meter.id]
+
+    def meter_keys(self, org_id: str, shard: int, *, bots_only: bool) -> Iterator[MeterKey]:
+        """One shard of an organization's meters, or of those whose bot is on."""
+        for meter in sorted(self.meters.values(), key=lambda m: m.id):
+            if meter.organization_id != org_id or keys.shard_of(meter.id) != shard:
+                continue
+            if bots_only and not meter.bot_enabled:
+                continue
+            yield MeterKey(meter.account, meter.id)
+
+    def get_meters(self, wanted: list[MeterKey]) -> list[Meter]:
+        """Meters by key; missing ones are left out."""
+        found = (self.meters.get(k.meter_id) for k in wanted)
+        return [m for m, k in zip(found, wanted, strict=True) if m is not None and m.account == k.account]
+
+    def set_seal_epoch(
+        self,
+        account: str,
+        meter_id: str,
+        epoch: int,
+        opening: Decimal | None = None,
+        opening_month: Month | None = None,
+    ) -> Meter:
+        """Record a verification or re-sealing (the bot goes off); a replay changes nothing."""
+        stored = self.meters.get(meter_id)
+        if stored is None or stored.account != account:
+            raise NotFound()
+        if stored.seal_epoch < epoch:
+            changed = replace(stored, seal_epoch=epoch, bot_enabled=False)
+            if opening is not None and opening_month is not None:
+                changed = replace(changed, opening_value=opening, opening_month=opening_month)
+            self.meters[meter_id] = changed
+        return self.meters[meter_id]
+
+
+class FakeReadings:
+    """History, month winners, submission markers and current values, with DynamoDB's conditions."""
+
+    def __init__(self, accounts: FakeAccounts) -> None:
+        self._accounts = accounts
+        self.written: list[Submission] = []  # every accepted submission, in the order written
+        self.month_winners: dict[tuple[str, Month], Submission] = {}
+        self.markers: dict[tuple[str, str], SaveMarker] = {}
+        self.transactions = 0
+        # Runs just before the next transaction: another channel writing between our read and our write.
+        self.before_write: Callable[[FakeReadings], None] | None = None
+        # Set to make the next transaction's answer get lost: "before" (never arrived) or "after" (applied).
+        self.lose_answer: str | None = None
+
+    def record_readings(self, writes: list[ReadingWrite], *, key: str | None = None) -> list[bool]:
+        """Write all or nothing; per write, True when its condition refused it (a race)."""
+        if not writes:
+            return []
+        self.transactions += 1
+        if self.before_write is not None:
+            hook, self.before_write = self.before_write, None
+            hook(self)
+        lost, self.lose_answer = self.lose_answer, None
+        account = writes[0].meter.account
+        if lost == "before" and key is not None:
+            raise OutcomeUnknown(account, key)
+        if key is not None and (account, key) in self.markers:
+            raise SaveReplayed(self.markers[(account, key)])
+        conflicts = [not (self._condition_holds(w) and self._month_condition_holds(w)) for w in writes]
+        if not any(conflicts):
+            for w in writes:
+                self._accounts.meters[w.meter.id] = self._accounts.meters[w.meter.id].with_reading(
+                    w.submission
+                )
+                self.written.append(w.submission)
+                self.month_winners[(w.meter.id, w.submission.billing_month)] = w.submission
+            if key is not None:
+                saved = {w.meter.id: format_value(w.submission.value) for w in writes}
+                self.markers[(account, key)] = SaveMarker("saved", saved)
+        if lost == "after" and key is not None:
+            raise OutcomeUnknown(account, key)
+        return conflicts
+
+    def _month_condition_holds(self, write: ReadingWrite) -> bool:
+        stored = self.month_winners.get((write.meter.id, write.submission.billing_month))
+        if write.bot:
+            return stored is None
+        return stored is None or stored.at <= write.submission.at
+
+    def _condition_holds(self, write: ReadingWrite) -> bool:
+        stored_meter = self._accounts.meters.get(write.meter.id)
+        if stored_meter is None:
+            return False
+        stored, read, new = stored_meter.current, write.meter.current, write.submission
+        if write.bot:
+            no_reading = stored is None or stored.billing_month < new.billing_month
+            unchanged = stored is None if read is None else (stored is not None and stored.at == read.at)
+            return (
+                no_reading
+                and unchanged
+                and stored_meter.bot_enabled
+                and stored_meter.seal_epoch == write.meter.seal_epoch
+            )
+        if not self._same_day_count(write, stored_meter):
+            return False
+        if read is not None and read.billing_month == new.billing_month:
+            return stored is not None and stored.billing_month == new.billing_month and stored.at <= new.at
+        if read is None:
+            return stored is None
+        return stored is not None and (stored.billing_month, stored.at) == (read.billing_month, read.at)
+
+    @staticmethod
+    def _same_day_count(write: ReadingWrite, stored: Meter) -> bool:
+        read = write.meter
+        if write.submission.channel not in RESIDENT_CHANNELS or read.day is None:
+            return True
+        return stored.day != read.day or stored.day_count == read.day_count
+
+    def marker(self, account: str, key: str) -> SaveMarker | None:
+        """What became of a submission key."""
+        return self.markers.get((account, key))
+
+    def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
+        """ "saved" if the key's save was applied, else "abandoned" for good."""
+        return self.markers.setdefault((account, key), SaveMarker("abandoned", {}))
+
+    def history(self, meter_id: str, limit: int = 50, before: str | None = None) -> HistoryPage:
+        """A page of a meter's submissions, newest first; the cursor is the last one's position."""
+        mine = sorted((s for s in self.written if s.meter_id == meter_id), key=lambda s: s.at, reverse=True)
+        start = 0 if before is None else int(before.rsplit("#", 1)[1], 16)
+        page = mine[start : start + limit]
+        # Shaped like DynamoDB's cursor (a history item's sort key), with the position in its suffix.
+        cursor = f"R#{iso(page[-1].at)}#{start + limit:08x}" if len(page) == limit else None
+        return HistoryPage(page, cursor)
+
+    def months(self, meter_id: str, count: int = 25) -> list[Submission]:
+        """The winners of the meter's last `count` months, oldest first."""
+        mine = sorted((m, s) for (mid, m), s in self.month_winners.items() if mid == meter_id)
+        return [s for _, s in mine[-count:]]
+
+    def import_history(self, account: str, submissions: list[Submission]) -> None:
+        """Load past submissions and their months' winners, without touching the meter."""
+        for s in sorted(submissions, key=lambda s: s.at):
+            self.written.append(s)
+            self.month_winners[(s.meter_id, s.billing_month)] = s
+
+
+class FakePeople:
+    """People, logins, links and sessions."""
+
+    def __init__(self, accounts: FakeAccounts, catalogue: FakeCatalogue) -> None:
+        self._accounts = accounts
+        self._catalogue = catalogue
+        self.logins: dict[str, LoginRecord] = {}
+        self.emails: dict[str, str] = {}  # person id -> e-mail
+        self.links: dict[str, dict[str, LinkedAccount]] = defaultdict(dict)  # person -> number -> row
+        self.sessions: dict[str, SessionRecord] = {}
+        self.pending: dict[str, list[Notice]] = defaultdict(list)
+        self._notice_ids = 0
+
+    def create_login(self, person_id: str, email: str, password_hash: str, now: datetime) -> None:
+        """A person with an e-mail login; Conflict if the e-mail is taken."""
+        if email in self.logins or person_id in self.emails:
+            raise Conflict()
+        self.logins[email] = LoginRecord(person_id, password_hash)
+        self.emails[person_id] = email
+
+    def get_login(self, email: str) -> LoginRecord | None:
+        """The login of an e-mail, or None."""
+        return self.logins.get(email)
+
+    def linked_accounts(self, person_id: str) -> list[LinkedAccount]:
+        """The person's addresses, by account number."""
+        return [row for _, row in sorted(self.links[person_id].items())]
+
+    def link(self, person_id: str, account: Account, now: datetime) -> None:
+        """Link both sides; a replay is harmless."""
+        row = LinkedAccount(account.number, account.city, account.city_code, account.holder, account.address)
+        self.links[person_id][account.number] = row
+        self._accounts.linked[account.number].add(person_id)
+
+    def unlink(self, person_id: str, number: str) -> None:
+        """Remove both sides; removing twice is harmless."""
+        self.links[person_id].pop(number, None)
+        self._accounts.linked[number].discard(person_id)
+
+    def create_session(self, session_hash: str, record: SessionRecord) -> None:
+        """Store a new session."""
+        self.sessions[session_hash] = record
+
+    def get_session(self, session_hash: str) -> SessionRecord | None:
+        """A stored session, or None."""
+        return self.sessions.get(session_hash)
+
+    def session_and_organizations(
+        self, session_hash: str
+    ) -> tuple[SessionRecord | None, dict[str, Organization]]:
+        """A session and the catalogue."""
+        return self.get_session(session_hash), self._catalogue.organizations()
+
+    def delete_session(self, session_hash: str) -> None:
+        """Revoke a session."""
+        self.sessions.pop(session_hash, None)
+
+    def add_notice(self, person_ids: list[str], notice: Notice) -> None:
+        """Leave the same notice for each of these people."""
+        for person_id in person_ids:
+            self._notice_ids += 1
+            self.pending[person_id].append(replace(notice, id=f"n{self._notice_ids}"))
+
+    def notices(self, person_id: str) -> list[Notice]:
+        """The person's pending notices, oldest first."""
+        return sorted(self.pending[person_id], key=lambda n: n.at)
+
+    def clear_notices(self, person_id: str, notice_ids: list[str]) -> None:
+        """Forget notices that were told."""
+        self.pending[person_id] = [n for n in self.pending[person_id] if n.id not in notice_ids]
+
+
+class FakeAttempts:
+    """Failure counters per (key, window)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, int], int] = defaultdict(int)
+        self.expires: dict[tuple[str, int], datetime] = {}
+        self.asked: list[tuple[list[str], list[int]]] = []
+
+    def failures_by_window(self, keys: list[str], windows: list[int]) -> list[dict[str, int]]:
+        """Failures per key, one dict per window in the order given."""
+        self.asked.append((list(keys), list(windows)))
+        return [{key: self.counts[(key, window)] for key in keys} for window in windows]
+
+    def add_failure(self, keys: list[str], window: int, expires: datetime) -> None:
+        """Count one failure against every key."""
+        for key in keys:
+            self.counts[(key, window)] += 1
+            self.expires[(key, window)] = expires
+
+
+class FakeStores(Stores):
+    """Every store in memory, wired to each other as the DynamoDB ones share one table."""
+
+    def __init__(self, organizations: list[Organization] | None = None) -> None:
+        catalogue = FakeCatalogue(organizations)
+        accounts = FakeAccounts()
+        super().__init__(
+            catalogue=catalogue,
+            accounts=accounts,
+            readings=FakeReadings(accounts),
+            people=FakePeople(accounts, catalogue),
+            attempts=FakeAttempts(),
+        )
+
+    # Typed shortcuts for tests.
+    @property
+    def fake_accounts(self) -> FakeAccounts:
+        """The accounts store, as the fake it is."""
+        return self.accounts  # type: ignore[return-value]
+
+    @property
+    def fake_readings(self) -> FakeReadings:
+        """The readings store, as the fake it is."""
+        return self.readings  # type: ignore[return-value]
+
+    @property
+    def fake_people(self) -> FakePeople:
+        """The people store, as the fake it is."""
+        return self.people  # type: ignore[return-value]
+
+    @property
+    def fake_attempts(self) -> FakeAttempts:
+        """The attempts store, as the fake it is."""
+        return self.attempts  # type: ignore[return-value]
+
+    def add_account(self, account: Account, meters: list[Meter], people: tuple[str, ...] = ()) -> None:
+        """An account with its meters, linked to `people`."""
+        self.accounts.put_account(account)
+        for meter in meters:
+            self.accounts.put_meter(meter)
+        for person_id in people:
+            self.people.link(person_id, account, datetime.fromtimestamp(0).astimezone())
+
+    def snapshot(self) -> FakeStores:
+        """A deep copy, to compare before and after."""
+        return copy.deepcopy(self)
+
+
+class FakeFiles:
+    """The data bucket in memory."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, str, dict[str, str]]] = {}
+
+    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        """Write or replace an object."""
+        self.objects[key] = (bytes(data), content_type, dict(metadata or {}))
+
+    def get(self, key: str) -> bytes | None:
+        """An object's bytes, or None."""
+        found = self.objects.get(key)
+        return None if found is None else found[0]
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under a prefix, in order."""
+        return sorted(k for k in self.objects if k.startswith(prefix))

@@ -1,0 +1,237 @@
+"""One contract, two stores: the in-memory fake of the unit tests and DynamoDB (moto) obey the same writes.
+
+Every scenario runs against both; if the fake's copy of a write condition drifts from the real one,
+a scenario fails on one side only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from ekc.domain.identity import Origin, PersonCaller
+from ekc.domain.kinds import MeterKind, Unit
+from ekc.domain.model import Account, Meter, Organization, Submission
+from ekc.domain.months import Month
+from ekc.domain.plausibility import UsageProfile
+from ekc.domain.windows import DayOfMonth, WindowRule
+from ekc.storage import keys
+from ekc.storage.ports import MeterKey, ReadingWrite, Stores
+from tests.fakes import FakeStores
+
+T0 = datetime(2019, 8, 1, 9, 0, tzinfo=UTC)
+JUNE, JULY = Month(2019, 6), Month(2019, 7)
+ORG = Organization("el", "Енергозбут", WindowRule(DayOfMonth(0, 31), DayOfMonth(1, 3)))
+ACCOUNT = Account("77777", "512", "Горшеньов М. Ю.", "вул. Короля і Шута, 43", "Кременчук", "05366")
+
+
+def _meter(n: int = 1, **changes: Any) -> Meter:
+    base = Meter(
+        id=f"77777.{n}",
+        account="77777",
+        kind=MeterKind.ELECTRICITY,
+        unit=Unit.KILOWATT_HOUR,
+        organization_id="el",
+        digits=6,
+        previous_value=Decimal(6000),
+        previous_month=Month(2019, 5),
+    )
+    return replace(base, **changes)
+
+
+def _reading(
+    value: str, at: datetime, month: Month = JULY, meter_id: str = "77777.1", **kw: Any
+) -> Submission:
+    return Submission(meter_id, month, Decimal(value), at, kw.get("origin", Origin.viber("p-1")))
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
+    """The same empty stores, in memory or in moto's DynamoDB built from template.yaml."""
+    if request.param == "fake":
+        yield FakeStores()
+        return
+    request.getfixturevalue("table")
+    from ekc.storage import get_stores
+
+    yield get_stores()
+
+
+def _seed(stores: Stores, *meters: Meter) -> None:
+    stores.catalogue.put_organizations([ORG])
+    stores.accounts.put_account(ACCOUNT)
+    for meter in meters:
+        stores.accounts.put_meter(meter)
+
+
+def _stored(stores: Stores, meter_id: str = "77777.1") -> Meter:
+    bundle = stores.accounts.load_account("77777")
+    assert bundle is not None
+    return next(m for m in bundle.meters if m.id == meter_id)
+
+
+def _values(stores: Stores, meter_id: str = "77777.1") -> list[Decimal]:
+    return [s.value for s in reversed(stores.readings.history(meter_id).submissions)]
+
+
+def test_contract_last_submission_wins_and_history_keeps_both(stores: Stores) -> None:
+    # Given a meter, and a reading of July written on it
+    _seed(stores, _meter())
+    first = _reading("6100", T0)
+    assert stores.readings.record_readings([ReadingWrite(_stored(stores), first)]) == [False]
+    # When a later reading of the same month is decided on what the meter now shows
+    second = _reading("6120", T0 + timedelta(minutes=1))
+    assert stores.readings.record_readings([ReadingWrite(_stored(stores), second)]) == [False]
+    # Then the later one is the meter's, and history has both, oldest first
+    assert _stored(stores).current is not None and _stored(stores).current.value == Decimal(6120)
+    assert _values(stores) == [Decimal(6100), Decimal(6120)]
+
+
+def test_contract_an_older_submission_arriving_late_is_refused(stores: Stores) -> None:
+    # Given a reading at 09:01 decided and written
+    _seed(stores, _meter())
+    stores.readings.record_readings([ReadingWrite(_stored(stores), _reading("6100", T0))])
+    read = _stored(stores)
+    stores.readings.record_readings([ReadingWrite(read, _reading("6120", T0 + timedelta(minutes=2)))])
+    # When a request stamped 09:01, decided on the same state, arrives after the 09:02 one
+    late = _reading("6110", T0 + timedelta(minutes=1))
+    # Then its condition refuses it and nothing of it is written
+    assert stores.readings.record_readings([ReadingWrite(read, late)]) == [True]
+    assert _stored(stores).current.value == Decimal(6120)  # type: ignore[union-attr]
+    assert _values(stores) == [Decimal(6100), Decimal(6120)]
+
+
+def test_contract_a_new_month_moves_the_reading_into_previous_and_the_usage(stores: Stores) -> None:
+    # Given a meter that shows June's reading, with a consumption of 150
+    june = replace(_reading("6150", T0 - timedelta(days=30), month=JUNE), consumption=Decimal(150))
+    profile = UsageProfile().updated(
+        JUNE, Decimal(150), confirmed_high=False, rollover=False, months_elapsed=1
+    )
+    _seed(stores, _meter(current=june, usage=profile))
+    # When July's first reading is written
+    july = replace(_reading("6300", T0), consumption=Decimal(150))
+    assert stores.readings.record_readings([ReadingWrite(_stored(stores), july)]) == [False]
+    # Then June's is the previous reading, and July's use joined the usage profile beside June's
+    meter = _stored(stores)
+    assert (meter.previous_value, meter.previous_month) == (Decimal(6150), JUNE)
+    assert meter.current is not None and meter.current.value == Decimal(6300)
+    assert [(u.month, u.use) for u in meter.usage.uses] == [(JUNE, Decimal(150)), (JULY, Decimal(150))]
+    # And each month's winner is kept apart from the submissions
+    assert [(s.billing_month, s.value) for s in stores.readings.months("77777.1")] == [(JULY, Decimal(6300))]
+
+
+def test_contract_two_first_readings_of_a_month_race_and_one_loses(stores: Stores) -> None:
+    # Given two channels that read the same meter (June's reading on it) at once
+    june = _reading("6150", T0 - timedelta(days=30), month=JUNE)
+    _seed(stores, _meter(current=june))
+    read = _stored(stores)
+    # When both write July's first reading decided on that state
+    assert stores.readings.record_readings([ReadingWrite(read, _reading("6200", T0))]) == [False]
+    racer = _reading("6210", T0 + timedelta(seconds=1))
+    # Then the second is refused (the meter changed under it) and must re-read
+    assert stores.readings.record_readings([ReadingWrite(read, racer)]) == [True]
+    assert _stored(stores).previous_value == Decimal(6150)
+    assert _values(stores) == [Decimal(6200)]
+
+
+def test_contract_one_refused_write_cancels_the_whole_transaction(stores: Stores) -> None:
+    # Given two meters, one of which already has a newer reading than the request's
+    _seed(stores, _meter(1), _meter(2))
+    read_two = _stored(stores, "77777.2")
+    stores.readings.record_readings(
+        [ReadingWrite(read_two, _reading("7000", T0 + timedelta(minutes=5), meter_id="77777.2"))]
+    )
+    fresh_two = _stored(stores, "77777.2")
+    # When a page with both rows, the second stamped earlier, is written
+    writes = [
+        ReadingWrite(_stored(stores, "77777.1"), _reading("6100", T0)),
+        ReadingWrite(fresh_two, _reading("6990", T0, meter_id="77777.2")),
+    ]
+    # Then only the second is flagged, and the first was not written either
+    assert stores.readings.record_readings(writes) == [False, True]
+    assert _stored(stores, "77777.1").current is None
+    assert _values(stores, "77777.1") == []
+
+
+def test_contract_a_bot_never_overwrites_a_reading_of_its_month(stores: Stores) -> None:
+    # Given a bot-on meter read by the window's close, and a resident's reading that lands first
+    _seed(stores, _meter(bot_enabled=True, bot_amount=Decimal(150)))
+    read = _stored(stores)
+    resident = _reading("6200", T0, origin=Origin.web("192.0.2.1", PersonCaller("p-1")))
+    assert stores.readings.record_readings([ReadingWrite(read, resident)]) == [False]
+    # When the bot's reading, decided on the old state, is written
+    bot = _reading("6150", T0 + timedelta(minutes=1), origin=Origin.bot())
+    # Then it is refused and the resident's reading stays
+    assert stores.readings.record_readings([ReadingWrite(read, bot, bot=True)]) == [True]
+    assert _stored(stores).current.value == Decimal(6200)  # type: ignore[union-attr]
+    assert _values(stores) == [Decimal(6200)]
+
+
+def test_contract_a_bot_writes_once_and_not_after_a_resealing(stores: Stores) -> None:
+    # Given two bot-on meters with no reading this month
+    _seed(stores, _meter(1, bot_enabled=True), _meter(2, bot_enabled=True))
+    one, two = _stored(stores, "77777.1"), _stored(stores, "77777.2")
+    # When the first's bot writes, then writes again (a re-run) on the same read
+    bot = _reading("6150", T0, origin=Origin.bot())
+    assert stores.readings.record_readings([ReadingWrite(one, bot, bot=True)]) == [False]
+    assert stores.readings.record_readings([ReadingWrite(one, bot, bot=True)]) == [True]
+    # and the second meter is re-sealed between the close's read and its write
+    stores.accounts.set_seal_epoch("77777", "77777.2", 1)
+    later = _reading("6150", T0, meter_id="77777.2", origin=Origin.bot())
+    # Then the first has exactly one bot reading and the second none
+    assert stores.readings.record_readings([ReadingWrite(two, later, bot=True)]) == [True]
+    assert _values(stores, "77777.1") == [Decimal(6150)]
+    assert _values(stores, "77777.2") == []
+
+
+def _shard_keys(stores: Stores, *, bots_only: bool) -> list[MeterKey]:
+    found = []
+    for shard in range(keys.ORG_SHARDS):
+        found += list(stores.accounts.meter_keys("el", shard, bots_only=bots_only))
+    return sorted(found)
+
+
+def test_contract_indexes_list_an_organizations_meters_and_its_bots(stores: Stores) -> None:
+    # Given three meters of one organization, one of another, and bots on two of the first
+    other = _meter(9, organization_id="gas")
+    _seed(stores, _meter(1, bot_enabled=True), _meter(2), _meter(3), other)
+    stores.accounts.set_bot(_stored(stores, "77777.3"), True, Decimal(50))
+    # When the organization's shards are listed
+    everyone, bots = _shard_keys(stores, bots_only=False), _shard_keys(stores, bots_only=True)
+    # Then every meter of it is listed once, and only the bot-on ones in the bots' index
+    assert [k.meter_id for k in everyone] == ["77777.1", "77777.2", "77777.3"]
+    assert [k.meter_id for k in bots] == ["77777.1", "77777.3"]
+    # And switching a bot off, or re-sealing, takes a meter out of the bots' index
+    stores.accounts.set_bot(_stored(stores, "77777.3"), False, Decimal(50))
+    stores.accounts.set_seal_epoch("77777", "77777.1", 1)
+    assert _shard_keys(stores, bots_only=True) == []
+    # And the listed keys fetch the meters themselves
+    meters = stores.accounts.get_meters(everyone)
+    assert sorted(m.id for m in meters) == ["77777.1", "77777.2", "77777.3"]
+
+
+def test_contract_notices_wait_for_their_person_until_cleared(stores: Stores) -> None:
+    # Given a notice left for two people
+    from ekc.domain.notices import Notice, NoticeCode
+
+    notice = Notice(
+        NoticeCode.BOT_OFF_RESEALED, T0, account="77777", meter_id="77777.1", params={"epoch": "1"}
+    )
+    stores.people.add_notice(["p-1", "p-2"], notice)
+    stores.people.add_notice(["p-1"], replace(notice, code=NoticeCode.ACCOUNT_LINKED, at=T0 + timedelta(1)))
+    # When p-1's notices are read
+    pending = stores.people.notices("p-1")
+    # Then both are there, oldest first, with their data
+    assert [(n.code, n.account, n.meter_id, n.params) for n in pending] == [
+        (NoticeCode.BOT_OFF_RESEALED, "77777", "77777.1", {"epoch": "1"}),
+        (NoticeCode.ACCOUNT_LINKED, "77777", "77777.1", {"epoch": "1"}),
+    ]
+    # And once cleared they are gone for p-1 only
+    stores.people.clear_notices("p-1", [n.id for n in pending])
+    assert stores.people.notices("p-1") == []
+    assert [n.code for n in stores.people.notices("p-2")] == [NoticeCode.BOT_OFF_RESEALED]
