@@ -96,8 +96,10 @@ def test_load_template_refuses_a_template_it_cannot_parse(tmp_path: Path) -> Non
 
 def test_functions_read_the_web_api_with_locally_known_values() -> None:
     template = load_template(ROOT / "template.yaml")
-    (web_api,) = (f for f in functions(template, Resolver(template, {"MainTable": "MainTable"})))
-    assert web_api.logical_id == "WebApiFunction"
+    refs = {"MainTable": "MainTable", "DataBucket": "data-bucket"}
+    web_api = next(
+        f for f in functions(template, Resolver(template, refs)) if f.logical_id == "WebApiFunction"
+    )
     assert (web_api.code_uri, web_api.module, web_api.attribute) == (
         "functions/web_api/",
         "app",
@@ -107,8 +109,9 @@ def test_functions_read_the_web_api_with_locally_known_values() -> None:
     assert (web_api.timeout, web_api.memory_size) == (10, 512)
     # Resolvable locally: literals and the table; deployment-time values are left to the local stack
     assert web_api.environment["TABLE_NAME"] == "MainTable"
+    assert web_api.environment["DATA_BUCKET"] == "data-bucket"
     assert web_api.environment["POWERTOOLS_SERVICE_NAME"] == "web_api"
-    assert web_api.environment["TOKEN_SIGNING_KEY"] is None
+    assert web_api.environment["STAGE"] is None  # a parameter: the stack sets its own
     assert web_api.environment["PUBLIC_BASE_URL"] is None
     routes = {route.route_key for route in http_routes([web_api])}
     assert {
