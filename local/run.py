@@ -351,32 +351,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     pinned = frozenset(os.environ)
     data_dir = None if args.in_memory else args.data_dir.resolve()
-    template = load_template(args.template)
-    base = args.template.resolve().parent  # SAM reads CodeUri and ContentUri relative to the template
-    # A name set in the shell for `TABLE_NAME: !Ref MainTable` (or a bucket's variable) names it locally.
-    table_names = {
-        logical: os.environ[variable]
-        for variable, logical in ref_variables(template, TABLE_TYPE).items()
-        if os.environ.get(variable)
-    }
-    bucket_names = {
-        logical: os.environ[variable]
-        for variable, logical in ref_variables(template, BUCKET_TYPE).items()
-        if os.environ.get(variable)
-    }
-    refs = {logical: table_names.get(logical, logical) for logical in resources_of_type(template, TABLE_TYPE)}
-    refs |= {logical: bucket_names.get(logical, bucket_name(logical)) for logical in local_buckets(template)}
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
-    functions_ = functions(template, Resolver(template, refs, region=region))
-    chosen = choose_environment(server.url, data_dir, functions_, template, os.environ)
-    os.environ.update({name: value for name, (value, _) in chosen.items()})
-    region = os.environ["AWS_REGION"]
 
     with contextlib.ExitStack() as stack:
         stack.callback(server.server_close)
         try:
-            # moto's S3 starts first and comes up while DynamoDB Local does.
+            # moto's S3 starts first and comes up while the template is read and DynamoDB Local starts.
             pending_s3 = None if os.environ.get(ENDPOINT_VARIABLE) else PendingS3()
+            if pending_s3 is not None:
+                stack.callback(pending_s3.stop)
+            template = load_template(args.template)
+            base = args.template.resolve().parent  # SAM reads CodeUri and ContentUri relative to the template
+            # A name set in the shell for `TABLE_NAME: !Ref MainTable` (or a bucket's variable) names it.
+            table_names = {
+                logical: os.environ[variable]
+                for variable, logical in ref_variables(template, TABLE_TYPE).items()
+                if os.environ.get(variable)
+            }
+            bucket_names = {
+                logical: os.environ[variable]
+                for variable, logical in ref_variables(template, BUCKET_TYPE).items()
+                if os.environ.get(variable)
+            }
+            refs = {name: table_names.get(name, name) for name in resources_of_type(template, TABLE_TYPE)}
+            refs |= {name: bucket_names.get(name, bucket_name(name)) for name in local_buckets(template)}
+            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
+            functions_ = functions(template, Resolver(template, refs, region=region))
+            chosen = choose_environment(server.url, data_dir, functions_, template, os.environ)
+            os.environ.update({name: value for name, (value, _) in chosen.items()})
+            region = os.environ["AWS_REGION"]
+
             endpoint, where = _start_database(stack, data_dir, args.in_memory)
             s3_endpoint, s3_where = _start_s3(stack, pending_s3)
             _print_environment(chosen)

@@ -74,6 +74,10 @@ class PendingS3:
         command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.chosen)]
         self.process, self.output = start_server(command, "s3")
 
+    def stop(self) -> None:
+        """Stop the server whether or not it came up (idempotent)."""
+        terminate(self.process)
+
     def ready(self, timeout: float = 60.0) -> LocalS3:
         """Wait until it answers; another free port is tried if the chosen one was taken meanwhile."""
         for attempt in range(3):
