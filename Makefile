@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 STAMP := $(VENV)/.installed
 
-.PHONY: run reset test test-unit test-integration test-e2e lint format bench build deploy clean
+.PHONY: run invoke reset test test-unit test-integration test-e2e lint format bench build deploy clean
 
 $(STAMP): requirements-dev.txt layers/common/python/requirements.txt functions/viber_webhook/requirements.txt
 	test -x $(PY) || $(PY_VERSION) -m venv $(VENV)
@@ -28,6 +28,11 @@ browser:
 
 run: deps
 	PORT=$(PORT) $(PY) -m local.run
+
+# One event to one function of the running stack: make invoke FUNCTION=<LogicalId> EVENT=<event.json>
+invoke: $(STAMP)
+	@test -n "$(FUNCTION)" || { echo "usage: make invoke FUNCTION=<LogicalId> [EVENT=<event.json>] [PORT=$(PORT)]"; exit 2; }
+	$(PY) -m local.invoke --port $(PORT) $(FUNCTION) $(EVENT)
 
 reset:
 	rm -rf .local/ddb
