@@ -299,6 +299,34 @@ def local_stack_figures() -> dict[str, Any] | None:
     return importlib.import_module("bench.local_stack").measure()
 
 
+# ---- the doors' and the rules' own benchmarks ------------------------------------------------------------
+
+# Module, where its figures go in results.json, and its goals (dotted paths into results.json).
+# Each module's measure() returns a dict; the DynamoDB request counts join `ddb_requests`.
+EXTRAS: tuple[tuple[str, str, dict[str, float]], ...] = (
+    ("bench.viber", "ddb_requests", {"ddb_requests.viber_reading_message": 3}),
+    ("bench.speech", "speech", {"speech.wrong_values": 0}),
+    ("bench.plausibility", "plausibility", {"plausibility.new.genuine_questioned": 0}),
+)
+
+
+def extra_figures(results: dict[str, Any], goals: dict[str, float]) -> None:
+    """Run each door's and rule's own benchmark that exists, adding its figures and goals."""
+    for module, key, its_goals in EXTRAS:
+        if importlib.util.find_spec(module) is None:
+            continue
+        progress(f"{module.removeprefix('bench.')} ({module.replace('.', '/')}.py)")
+        with contextlib.redirect_stdout(io.StringIO()):  # their own printouts and metric lines
+            figures = importlib.import_module(module).measure()
+        if key == "ddb_requests":
+            operations = figures.pop("operations", {})
+            results["ddb_requests"].update(figures)
+            results["ddb_requests"].setdefault("operations", {}).update(operations)
+        else:
+            results[key] = figures
+        goals.update(its_goals)
+
+
 # ---- goals -----------------------------------------------------------------------------------------------
 
 
@@ -493,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     if stack is not None:
         results["local_stack"] = stack
         goals.update(LOCAL_STACK_GOALS)
+    extra_figures(results, goals)
     results["goals"] = goals
     missed = missed_goals(results, goals)
     results["missed"] = missed
