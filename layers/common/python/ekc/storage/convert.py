@@ -132,12 +132,27 @@ def meter_from(item: MeterItem, account: str) -> Meter:
         seal_epoch=int(item.seal_epoch or 0),
         usual=dec(item.usual),
         usual_months=int(item.usual_months or 0),
+        sealed_on=date.fromisoformat(item.sealed_on) if item.sealed_on else None,
+        retired_on=date.fromisoformat(item.retired_on) if item.retired_on else None,
     )
+
+
+def org_index_key(meter: Meter) -> str | None:
+    """The meter's key in its organization's index; none once retired (the export no longer lists it)."""
+    if meter.retired_on is not None:
+        return None
+    return keys.org_index_pk(meter.organization_id, keys.shard_of(meter.id))
+
+
+def bot_index_key(meter: Meter) -> str | None:
+    """The meter's key in the bots' index: only while its bot is on and it is not retired."""
+    if meter.retired_on is not None or not meter.bot_enabled:
+        return None
+    return keys.bot_index_pk(meter.organization_id, keys.shard_of(meter.id))
 
 
 def meter_to(meter: Meter) -> MeterItem:
     """A Meter as its item, index keys included."""
-    shard = keys.shard_of(meter.id)
     item = MeterItem(
         keys.account_pk(meter.account),
         keys.meter_sk(meter.id),
@@ -156,8 +171,10 @@ def meter_to(meter: Meter) -> MeterItem:
         seal_epoch=meter.seal_epoch,
         usual=None if meter.usual is None else format_value(meter.usual),
         usual_months=meter.usual_months,
-        org_pk=keys.org_index_pk(meter.organization_id, shard),
-        bot_pk=keys.bot_index_pk(meter.organization_id, shard) if meter.bot_enabled else None,
+        sealed_on=meter.sealed_on.isoformat() if meter.sealed_on else None,
+        retired_on=meter.retired_on.isoformat() if meter.retired_on else None,
+        org_pk=org_index_key(meter),
+        bot_pk=bot_index_key(meter),
     )
     if meter.current is not None:
         s = meter.current

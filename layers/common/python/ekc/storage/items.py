@@ -135,7 +135,11 @@ class MeterItem(Item, discriminator="Meter"):
     seal_epoch = NumberAttribute(default=0)
     usual = UnicodeAttribute(null=True)
     usual_months = NumberAttribute(default=0)
-    # Index keys (keys.py): every meter is in its organization's index; only bot-on meters in the bots'.
+    # Billing's date of the last verification or re-sealing; a later one switches the bot off.
+    sealed_on = UnicodeAttribute(null=True)
+    # Set when billing stopped listing the meter: no readings, out of both indexes, history kept.
+    retired_on = UnicodeAttribute(null=True)
+    # Index keys (keys.py): every live meter is in its organization's index; only bot-on ones in the bots'.
     org_pk = UnicodeAttribute(null=True)
     bot_pk = UnicodeAttribute(null=True)
     org_meters = OrgMetersIndex()

@@ -110,6 +110,7 @@ def meter_update(write: ReadingWrite) -> tuple[list[Action], Condition]:
         no_reading = M.cur_month.does_not_exist() | (M.cur_month < str(s.billing_month))
         unchanged = M.cur_month.does_not_exist() if current is None else (M.cur_at == iso(current.at))
         condition = no_reading & unchanged & (M.bot_enabled == True) & (M.seal_epoch == meter.seal_epoch)  # noqa: E712
+        condition &= M.retired_on.does_not_exist()  # billing retired the meter since the close read it
     elif current is not None and current.billing_month == s.billing_month:
         # Same month: replace, unless a newer submission got there first.
         return actions, (M.cur_month == str(s.billing_month)) & (M.cur_at <= iso(s.at))
