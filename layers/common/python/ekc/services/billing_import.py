@@ -211,7 +211,8 @@ class _Run:
         good: list[MeterRow] = []
         for row in rows:
             if row.organization_id not in orgs:
-                refused.append(Refusal(row.line, row.id, "unknown_organization", {"value": row.organization_id}))
+                params = {"value": row.organization_id}
+                refused.append(Refusal(row.line, row.id, "unknown_organization", params))
             elif row.account not in known_accounts:
                 refused.append(Refusal(row.line, row.id, "unknown_account", {"value": row.account}))
             else:
@@ -246,7 +247,7 @@ class _Run:
         return {m.id: m for chunk in found for m in chunk}
 
     def _update_chunk(self, chunk: Iterable[tuple[MeterRow, Meter]]) -> list[tuple[int, Meter | None]]:
-        """Each meter's conditional update; per meter (1 if changed, the meter if its bot was switched off)."""
+        """Each meter's conditional update: (1 if changed, the meter if its bot was switched off)."""
         return [self._update_one(row, before) for row, before in chunk]
 
     def _update_one(self, row: MeterRow, before: Meter) -> tuple[int, Meter | None]:
@@ -277,7 +278,7 @@ class _Run:
         """Every live meter of every organization: the 32 shards of each in the organizations' index."""
         shards = [(org, shard) for org in sorted(orgs) for shard in range(ORG_SHARDS)]
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            found = pool.map(lambda s: list(self.stores.accounts.meter_keys(s[0], s[1], bots_only=False)), shards)
+            found = pool.map(lambda s: list(self.stores.accounts.meter_keys(*s, bots_only=False)), shards)
             return [key for keys in found for key in keys]
 
     def _retire(
