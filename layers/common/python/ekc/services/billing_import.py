@@ -39,7 +39,7 @@ from ekc.observability import logger
 from ekc.services import notices
 from ekc.storage import get_stores
 from ekc.storage.keys import ORG_SHARDS
-from ekc.storage.ports import MeterKey, Stores
+from ekc.storage.ports import Files, MeterKey, Stores
 
 # Parallel requests: DynamoDB answers each in a few milliseconds, so the import waits on the network.
 WORKERS = 16
@@ -120,6 +120,51 @@ def import_file(
         "billing file imported",
         extra={"kind": str(result.kind), **{k: getattr(result.counts, k) for k in ImportCounts.__slots__}},
     )
+    return result
+
+
+IMPORTS_PREFIX = "imports/"
+REPORT_SUFFIX = ".report.csv"
+
+
+def report_key(key: str) -> str:
+    """Where the report of an input goes: `imports/<name>.csv` -> `imports/<name>.report.csv`."""
+    return key.removesuffix(".csv") + REPORT_SUFFIX
+
+
+def is_input(key: str) -> bool:
+    """Whether a key of the bucket is a file to import (reports, written beside, are not)."""
+    return key.startswith(IMPORTS_PREFIX) and key.endswith(".csv") and not key.endswith(REPORT_SUFFIX)
+
+
+def import_from_bucket(
+    key: str,
+    *,
+    files: Files | None = None,
+    stores: Stores | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> ImportResult | None:
+    """Import `imports/<name>.csv` of the data bucket and write `imports/<name>.report.csv` beside it.
+
+    None for keys that are not inputs (a report landing under `imports/` triggers the event too).
+    Requests: 1 GetObject + the import + 1 PutObject.
+    """
+    if not is_input(key):
+        return None
+    if files is None:
+        from ekc.storage.files import get_files
+
+        files = get_files()
+    data = files.get(key)
+    if data is None:  # deleted again before we ran
+        logger.warning("import file gone", extra={"key": key})
+        return None
+    result = import_file(data, stores=stores, now=now, progress=progress)
+    metadata = {name: str(getattr(result.counts, name)) for name in ImportCounts.__slots__}
+    metadata["kind"] = str(result.kind or "refused")
+    metadata["retire-held-back"] = str(result.retire_held_back)
+    files.put(report_key(key), result.report, "text/csv; charset=utf-8", metadata)
     return result
 
 
