@@ -16,13 +16,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from ekc.idempotency import idempotent, register_lambda_context
 from ekc.observability import count, logger
 from ekc.services import billing_import
+from ekc.storage.files import S3Files
 
 
 @idempotent("record", key_jmespath="[s3.bucket.name, s3.object.key, s3.object.sequencer]")
 def import_record(record: dict[str, Any]) -> dict[str, Any]:
     """One S3 record: import the object it names; the counts, or why nothing was done."""
     key = unquote_plus(record["s3"]["object"]["key"])  # S3 events carry keys URL-encoded
-    result = billing_import.import_from_bucket(key)
+    files = S3Files(record["s3"]["bucket"]["name"])  # the template cannot name it (see DATA_BUCKET)
+    result = billing_import.import_from_bucket(key, files=files)
     if result is None:
         return {"key": key, "skipped": True}
     counts = {name: getattr(result.counts, name) for name in billing_import.ImportCounts.__slots__}

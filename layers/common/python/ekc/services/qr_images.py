@@ -14,6 +14,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 BORDER = 2  # modules of quiet zone around the code, as the cabinet's QR images have
 PNG_BOX = 8  # pixels per module: 41 modules (version 5 + border) make 328 px, ~330 dpi at 25 mm
@@ -140,7 +141,7 @@ def _error_correction(data: list[int], degree: int) -> list[int]:
     remainder = [0] * degree
     for byte in data:
         factor = byte ^ remainder[0]
-        remainder = remainder[1:] + [0]
+        remainder = [*remainder[1:], 0]
         if factor:
             log = _LOG[factor]
             for i, g in enumerate(generator):
@@ -211,7 +212,7 @@ def _blocks_penalty(rows: list[int], size: int, full: int) -> int:
     """Rule 2: each 2x2 block of one colour costs 3."""
     inner = (1 << (size - 1)) - 1
     total = 0
-    for top, bottom in zip(rows, rows[1:], strict=False):
+    for top, bottom in pairwise(rows):
         dark = top & bottom
         light = ~(top | bottom) & full
         total += ((dark & (dark >> 1) & inner).bit_count() + (light & (light >> 1) & inner).bit_count()) * 3
