@@ -92,6 +92,10 @@ class FakeAccounts:
         """Accounts by number; missing ones are left out."""
         return [self.accounts[n] for n in numbers if n in self.accounts]
 
+    def existing_accounts(self, numbers: list[str]) -> set[str]:
+        """Which of these accounts exist."""
+        return {n for n in numbers if n in self.accounts}
+
     def put_accounts(self, accounts: list[Account]) -> None:
         """Create or replace accounts."""
         for account in accounts:

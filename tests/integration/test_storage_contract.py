@@ -334,3 +334,10 @@ def test_contract_update_meter_refuses_the_services_fields(stores: Stores) -> No
     for wanted in (replace(read, usual=Decimal(5)), replace(read, bot_enabled=True)):
         with pytest.raises(ValueError):
             stores.accounts.update_meter(read, wanted)
+
+
+def test_contract_existing_accounts_answers_by_key(stores: Stores) -> None:
+    # Given one account
+    stores.accounts.put_accounts([ACCOUNT])
+    # Then asking for it and an unknown one answers only it
+    assert stores.accounts.existing_accounts(["77777", "12345"]) == {"77777"}

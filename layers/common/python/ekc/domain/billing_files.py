@@ -120,6 +120,7 @@ _IDENTIFIER = re.compile(r"^[a-z0-9_-]{1,40}$")
 _ACCOUNT = re.compile(r"^[0-9]{5,6}$")
 _SRC = re.compile(r"^[0-9]{3}$")
 _DIGITS = re.compile(r"^[0-9]{1,10}$")
+_METER_NUMBER = re.compile(r"^[0-9]{1,3}$")
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 _ISO_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 _UA_DATE = re.compile(r"^([0-9]{2})\.([0-9]{2})\.([0-9]{4})$")
@@ -233,8 +234,9 @@ def read_file(data: bytes) -> ParsedFile:
     body = [(line, values) for line, values in records[1:] if any(v.strip() for v in values)]
     # A key on two rows: which one billing meant cannot be known, so every one of them is refused.
     lines_of: dict[str, list[int]] = {}
+    key_index = columns.index(key_column)
     for line, values in body:
-        key = dict(zip(columns, (v.strip() for v in values), strict=False)).get(key_column, "")
+        key = values[key_index].strip() if len(values) > key_index else ""
         if key:
             lines_of.setdefault(key, []).append(line)
     for line, values in body:  # blank lines are allowed anywhere
@@ -443,7 +445,8 @@ def _meter(line: int, raw: dict[str, str]) -> MeterRow:
     if not _ACCOUNT.match(account):
         raise RowError("bad_account", value=account)
     meter_id = _required(raw, "meter")
-    if not re.fullmatch(re.escape(account) + r"\.[0-9]{1,3}", meter_id):
+    prefix = account + "."
+    if not (meter_id.startswith(prefix) and _METER_NUMBER.match(meter_id[len(prefix) :])):
         raise RowError("bad_meter_id", value=meter_id)
     org_id = _required(raw, "organization")
     if not _IDENTIFIER.match(org_id):

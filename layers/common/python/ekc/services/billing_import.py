@@ -43,7 +43,8 @@ from ekc.storage.ports import Files, MeterKey, Stores
 
 # Parallel requests: DynamoDB answers each in a few milliseconds, so the import waits on the network.
 WORKERS = 16
-CHUNK = 500  # rows per task: 5 BatchGetItem or 20 BatchWriteItem requests
+READ_CHUNK = 100  # keys per task: one BatchGetItem
+WRITE_CHUNK = 25  # items per task: one BatchWriteItem
 MAX_ATTEMPTS = 3
 # A meters file missing more than this share of the live meters (and more than RETIRE_ALWAYS of them)
 # is more likely cut short than a city losing its meters: the retirements are held back and reported.
@@ -168,7 +169,7 @@ def import_from_bucket(
     return result
 
 
-def _chunks(items: Sequence[T], size: int = CHUNK) -> list[Sequence[T]]:
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
@@ -179,9 +180,11 @@ class _Run:
     progress: Progress
     workers: int
 
-    def parallel(self, stage: str, work: Callable[[Sequence[T]], R], items: Sequence[T]) -> list[R]:
+    def parallel(
+        self, stage: str, work: Callable[[Sequence[T]], R], items: Sequence[T], size: int = WRITE_CHUNK
+    ) -> list[R]:
         """`work` on chunks of `items` in parallel threads, reporting progress; results in chunk order."""
-        chunks = _chunks(items)
+        chunks = _chunks(items, size)
         total, done = len(items), 0
         self.progress(stage, 0, total)
         results: list[R] = []
@@ -242,7 +245,7 @@ class _Run:
         return ImportResult(parsed.kind, counts, list(parsed.refused))
 
     def _stored_accounts(self, numbers: list[str]) -> dict[str, Account]:
-        found = self.parallel("accounts read", self.stores.accounts.get_accounts, numbers)
+        found = self.parallel("accounts read", self.stores.accounts.get_accounts, numbers, READ_CHUNK)
         return {a.number: a for chunk in found for a in chunk}
 
     # ---- meters -----------------------------------------------------------------------------------
@@ -251,8 +254,27 @@ class _Run:
         counts = ImportCounts()
         refused = list(parsed.refused)
         orgs = self.stores.catalogue.organizations()
+        # The meters live before this import, listed while the rest is read and written: meters this
+        # file adds are named in it anyway, so listing them afterwards would only cost time.
+        with ThreadPoolExecutor(max_workers=1) as background:
+            live = background.submit(self._live_keys, orgs)
+            result = self._upsert_meters(parsed, orgs, counts, refused)
+            held_back = self._retire(live.result(), parsed.named, counts, allow_mass_retire)
+        result.retire_held_back = held_back
+        return result
+
+    def _upsert_meters(
+        self, parsed: ParsedFile, orgs: dict[str, Organization], counts: ImportCounts, refused: list[Refusal]
+    ) -> ImportResult:
         rows = [row for row in parsed.rows if isinstance(row, MeterRow)]
-        known_accounts = set(self._stored_accounts(sorted({r.account for r in rows})))
+        numbers = sorted({r.account for r in rows})
+        # Both reads at once: which accounts exist, and the meters as stored.
+        with ThreadPoolExecutor(max_workers=1) as background:
+            existing = background.submit(
+                self.parallel, "accounts checked", self.stores.accounts.existing_accounts, numbers, READ_CHUNK
+            )
+            stored = self._stored_meters([MeterKey(r.account, r.id) for r in rows])
+            known_accounts: set[str] = set().union(*existing.result())
         good: list[MeterRow] = []
         for row in rows:
             if row.organization_id not in orgs:
@@ -262,7 +284,6 @@ class _Run:
                 refused.append(Refusal(row.line, row.id, "unknown_account", {"value": row.account}))
             else:
                 good.append(row)
-        stored = self._stored_meters([MeterKey(r.account, r.id) for r in good])
         new: list[Meter] = []
         updates: list[tuple[MeterRow, Meter]] = []
         for row in good:
@@ -284,11 +305,10 @@ class _Run:
                 if resealed_bot:
                     counts.resealed += 1
                     counts.notified += self._tell(resealed_bot, NoticeCode.BOT_OFF_RESEALED)
-        held_back = self._retire(parsed.named, orgs, counts, allow_mass_retire)
-        return ImportResult(parsed.kind, counts, refused, retire_held_back=held_back)
+        return ImportResult(parsed.kind, counts, refused)
 
     def _stored_meters(self, wanted: list[MeterKey]) -> dict[str, Meter]:
-        found = self.parallel("meters read", self.stores.accounts.get_meters, wanted)
+        found = self.parallel("meters read", self.stores.accounts.get_meters, wanted, READ_CHUNK)
         return {m.id: m for chunk in found for m in chunk}
 
     def _update_chunk(self, chunk: Iterable[tuple[MeterRow, Meter]]) -> list[tuple[int, Meter | None]]:
@@ -326,10 +346,7 @@ class _Run:
             found = pool.map(lambda s: list(self.stores.accounts.meter_keys(*s, bots_only=False)), shards)
             return [key for keys in found for key in keys]
 
-    def _retire(
-        self, named: set[str], orgs: dict[str, Organization], counts: ImportCounts, allow_mass: bool
-    ) -> int:
-        live = self._live_keys(orgs)
+    def _retire(self, live: list[MeterKey], named: set[str], counts: ImportCounts, allow_mass: bool) -> int:
         gone = [key for key in live if key.meter_id not in named]
         if not gone:
             return 0

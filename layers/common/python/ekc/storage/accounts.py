@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import fields
 from decimal import Decimal
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
@@ -35,6 +36,9 @@ UPDATABLE = {
     "bot_enabled": "bot_enabled",
     "retired_on": "retired_on",
 }
+BATCH_WRITE = 25  # DynamoDB's limit of a BatchWriteItem
+BATCH_ATTEMPTS = 8
+
 # Changing these moves the meter in or out of an index.
 INDEXED = ("organization_id", "bot_enabled", "retired_on")
 
@@ -69,6 +73,15 @@ class DynamoAccounts:
             items = AccountItem.batch_get([(keys.account_pk(n), keys.ACCOUNT_SK) for n in numbers])
             return [convert.account_from(item) for item in items]
 
+    def existing_accounts(self, numbers: list[str]) -> set[str]:
+        """Which accounts exist: BatchGetItem of their keys only, 100 a request."""
+        with errors():
+            items = AccountItem.batch_get(
+                [(keys.account_pk(n), keys.ACCOUNT_SK) for n in numbers],
+                attributes_to_get=["pk", "sk", "type"],
+            )
+            return {item.pk.removeprefix("ACC#") for item in items}
+
     def put_accounts(self, accounts: list[Account]) -> None:
         """Create or replace accounts: BatchWriteItem, 25 a request (the item is all billing's data)."""
         with errors(), AccountItem.batch_write() as batch:
@@ -76,10 +89,25 @@ class DynamoAccounts:
                 batch.save(convert.account_to(account))
 
     def put_meters(self, meters: list[Meter]) -> None:
-        """Create meters with their index keys: BatchWriteItem, 25 a request."""
-        with errors(), MeterItem.batch_write() as batch:
-            for meter in meters:
-                batch.save(convert.meter_to(meter))
+        """Create meters with their index keys: BatchWriteItem, 25 a request, unprocessed ones sent again.
+
+        The items are built as attribute values directly: the import's cost is then DynamoDB's, not
+        PynamoDB's item objects (`bench/billing_import.py` holds it to raw BatchWriteItem).
+        """
+        connection = MeterItem._get_connection()
+        items = [convert.new_meter_attributes(m) for m in meters]
+        with errors():
+            for start in range(0, len(items), BATCH_WRITE):
+                pending = items[start : start + BATCH_WRITE]
+                for attempt in range(BATCH_ATTEMPTS):
+                    answer = connection.batch_write_item(put_items=pending) or {}
+                    left = answer.get("UnprocessedItems", {}).get(MeterItem.Meta.table_name) or []
+                    pending = [request["PutRequest"]["Item"] for request in left]
+                    if not pending:
+                        break
+                    time.sleep(min(0.05 * 2**attempt, 2.0))  # throttled: back off, as DynamoDB asks
+                else:
+                    raise PutError("unprocessed items remain after retries")
 
     def update_meter(self, read: Meter, wanted: Meter) -> bool:
         """Billing's change of a meter: 1 UpdateItem of the changed attributes, conditional on what it

@@ -27,6 +27,9 @@ class Item(Model):
         # inside the function's own time limit, so the door can still say "nothing saved, try again".
         connect_timeout_seconds = 2
         read_timeout_seconds = 3
+        # The billing import and the print run send this many requests at once through the one client;
+        # a door's request sends one at a time, so the extra connections are never opened there.
+        max_pool_connections = 24
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

@@ -112,6 +112,10 @@ class Accounts(Protocol):
         """Accounts by number, in any order; missing ones are left out (the billing import's diff)."""
         ...
 
+    def existing_accounts(self, numbers: list[str]) -> set[str]:
+        """Which of these account numbers exist (keys only: the meters import checks every row's)."""
+        ...
+
     def put_accounts(self, accounts: list[Account]) -> None:
         """Create or replace accounts in batches (the account item holds only billing's data)."""
         ...
