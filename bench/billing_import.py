@@ -49,7 +49,8 @@ def _environment(endpoint: str, table: str) -> None:
         AWS_DEFAULT_REGION="eu-central-1",
         DYNAMODB_ENDPOINT=endpoint,
         TABLE_NAME=table,
-        TOKEN_SIGNING_KEY=os.environ.get("TOKEN_SIGNING_KEY") or "bench-signing-key-0123456789abcdef0123456789",
+        TOKEN_SIGNING_KEY=os.environ.get("TOKEN_SIGNING_KEY")
+        or "bench-signing-key-0123456789abcdef0123456789",
         POWERTOOLS_LOG_LEVEL="ERROR",
         POWERTOOLS_METRICS_NAMESPACE="Bench",
     )
@@ -76,7 +77,7 @@ def city_files(meters: int, seed: int = 7) -> dict[str, bytes]:
         number += 1
         debt = f"{rng.randint(0, 300000) / 100:.2f}"
         accounts.append(
-            f"{number},{rng.randint(100, 999)},Мешканець {number},\"вул. Соборна, буд. {number % 300}, кв. "
+            f'{number},{rng.randint(100, 999)},Мешканець {number},"вул. Соборна, буд. {number % 300}, кв. '
             f'{number % 97}",Кременчук,05366,{debt},ТОВ «Єдина комунальна система»,'
             f'UA213223130000026007233566001,"Оплата комунальних послуг, о/р {number}"'
         )
@@ -85,7 +86,8 @@ def city_files(meters: int, seed: int = 7) -> dict[str, bytes]:
                 break
             rows.append(
                 f"{number}.{n},{number},{org},{kind},{unit},{rng.randint(10**6, 10**7)},,{digits},"
-                f"2029-0{rng.randint(1, 9)}-15,2023-0{rng.randint(1, 9)}-01,{rng.randint(0, 9999)}.{rng.randint(0, 999):03d},2026-10"
+                f"2029-0{rng.randint(1, 9)}-15,2023-0{rng.randint(1, 9)}-01,"
+                f"{rng.randint(0, 9999)}.{rng.randint(0, 999):03d},2026-10"
             )
             made += 1
     return {
@@ -192,7 +194,9 @@ def qr_rate(accounts: int = 600, processes: int | None = None) -> dict[str, Any]
     numbers = [str(100001 + n) for n in range(accounts)]
     workers = processes or os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as folder:
-        print_run(Month(2026, 11), FolderSink(Path(folder)), accounts=numbers[:20], now=NOW, processes=workers)
+        print_run(
+            Month(2026, 11), FolderSink(Path(folder)), accounts=numbers[:20], now=NOW, processes=workers
+        )
         started = time.perf_counter()
         print_run(Month(2026, 11), FolderSink(Path(folder)), accounts=numbers, now=NOW, processes=workers)
         seconds = time.perf_counter() - started

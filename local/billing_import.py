@@ -31,9 +31,13 @@ def _kind(path: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Import every CSV of the folder; exit 1 if a file was refused whole."""
-    parser = argparse.ArgumentParser(prog="python -m local.billing_import", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m local.billing_import", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("folder", type=Path, help="folder with organizations/accounts/meters CSV files")
-    parser.add_argument("--aws", action="store_true", help="use AWS (TABLE_NAME) instead of DYNAMODB_ENDPOINT")
+    parser.add_argument(
+        "--aws", action="store_true", help="use AWS (TABLE_NAME) instead of DYNAMODB_ENDPOINT"
+    )
     parser.add_argument(
         "--allow-mass-retire",
         action="store_true",
@@ -54,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in sorted(inputs, key=lambda p: (_kind(p), p.name)):
         print(f"{path}:", file=sys.stderr)
         started = time.perf_counter()
-        result = import_file(path.read_bytes(), progress=progress_line, allow_mass_retire=args.allow_mass_retire)
+        result = import_file(
+            path.read_bytes(), progress=progress_line, allow_mass_retire=args.allow_mass_retire
+        )
         report = path.with_name(path.name.removesuffix(".csv") + REPORT_SUFFIX)
         report.write_bytes(result.report)
         seconds = time.perf_counter() - started

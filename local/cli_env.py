@@ -27,14 +27,14 @@ def stack_environment(path: Path = STACK_ENV) -> dict[str, str]:
 
 
 def prepare(*, aws: bool, need_dynamodb: bool, need_signing_key: bool = False) -> None:
-    """Set the environment the layer's settings read: the stack's endpoints (or real AWS), dummy local keys."""
+    """Set the environment the layer's settings read: the stack's endpoints (or AWS), dummy local keys."""
     for name, value in stack_environment().items():
         os.environ.setdefault(name, value)
     if aws:
         return
     if need_dynamodb and not os.environ.get("DYNAMODB_ENDPOINT"):
         raise SystemExit(
-            "DYNAMODB_ENDPOINT is not set. `make run` prints it (\"DYNAMODB_ENDPOINT = http://127.0.0.1:NNNN\"):\n"
+            'DYNAMODB_ENDPOINT is not set. `make run` prints it ("DYNAMODB_ENDPOINT = http://127.0.0.1:NNNN"):\n'
             "  make import DIR=tests/data/import DYNAMODB_ENDPOINT=http://127.0.0.1:NNNN\n"
             "or pass --aws to use the AWS account of your credentials (TABLE_NAME names the table)."
         )
@@ -48,8 +48,8 @@ def prepare(*, aws: bool, need_dynamodb: bool, need_signing_key: bool = False) -
     if need_signing_key and not os.environ.get("TOKEN_SIGNING_KEY"):
         if not KEY_FILE.is_file():
             raise SystemExit(
-                f"TOKEN_SIGNING_KEY is not set and {KEY_FILE.relative_to(ROOT)} does not exist: start `make run` "
-                "once (it makes the dev key), or set TOKEN_SIGNING_KEY to the key the links must be signed with."
+                f"TOKEN_SIGNING_KEY is not set and {KEY_FILE.relative_to(ROOT)} does not exist: start "
+                "`make run` once (it makes the dev key), or set TOKEN_SIGNING_KEY to the key to sign with."
             )
         os.environ["TOKEN_SIGNING_KEY"] = KEY_FILE.read_text(encoding="utf-8").strip()
 

@@ -33,11 +33,17 @@ def _month(text: str) -> object:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the print run and say how fast it went, and what that means for a city."""
     parser = argparse.ArgumentParser(prog="python -m local.print_run", description=__doc__.splitlines()[0])
-    parser.add_argument("--month", type=_month, default=None, help="billing month YYYY-MM (default: this month)")
+    parser.add_argument(
+        "--month", type=_month, default=None, help="billing month YYYY-MM (default: this month)"
+    )
     parser.add_argument("--org", default=None, help="one organization's accounts (default: the whole city)")
-    parser.add_argument("--out", default=None, help="a folder, or s3://bucket/prefix/ (default: .local/print/...)")
+    parser.add_argument(
+        "--out", default=None, help="a folder, or s3://bucket/prefix/ (default: .local/print/...)"
+    )
     parser.add_argument("--processes", type=int, default=None, help="worker processes (default: one a CPU)")
-    parser.add_argument("--aws", action="store_true", help="use AWS (TABLE_NAME) instead of DYNAMODB_ENDPOINT")
+    parser.add_argument(
+        "--aws", action="store_true", help="use AWS (TABLE_NAME) instead of DYNAMODB_ENDPOINT"
+    )
     args = parser.parse_args(argv)
     prepare(aws=args.aws, need_dynamodb=True, need_signing_key=True)
     from ekc import clock
@@ -52,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sink: Sink
     if args.out and args.out.startswith("s3://"):
         bucket, _, prefix = args.out.removeprefix("s3://").partition("/")
-        sink = BucketSink(S3Files(bucket), prefix.rstrip("/") + "/" if prefix else run_folder(month, args.org))
+        sink = BucketSink(
+            S3Files(bucket), prefix.rstrip("/") + "/" if prefix else run_folder(month, args.org)
+        )
         where = args.out
     else:
         folder = Path(args.out) if args.out else ROOT / ".local" / run_folder(month, args.org)
