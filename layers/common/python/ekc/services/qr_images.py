@@ -14,7 +14,6 @@ import struct
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
 
 BORDER = 2  # modules of quiet zone around the code, as the cabinet's QR images have
 PNG_BOX = 8  # pixels per module: 41 modules (version 5 + border) make 328 px, ~330 dpi at 25 mm
@@ -34,6 +33,18 @@ class _Layout:
     mask_cols: tuple[tuple[int, ...], ...]
     final_rows: tuple[tuple[int, ...], ...]  # per mask: dark function modules with its format bits
     order: tuple[tuple[int, int], ...]  # (row, column) of each data bit, in the order qrcode places them
+    # The same, every line packed into one int, `size + 1` bits apart (the gap stops runs and patterns
+    # from crossing lines), so each penalty is a few operations on one int instead of a loop over lines.
+    stride: int
+    packed_full: int
+    packed_test_rows: int
+    packed_test_cols: int
+    packed_mask_rows: tuple[int, ...]
+    packed_mask_cols: tuple[int, ...]
+    packed_final_rows: tuple[int, ...]
+    run_starts: int  # where a run of five may start: columns 0..size-5 of every line
+    finder_starts: int  # where an 11-module pattern may start: columns 0..size-11
+    block_starts: int  # top-left corners of 2x2 blocks: rows and columns 0..size-2
 
 
 def _rows_of(grid: list[list[bool]]) -> tuple[int, ...]:
@@ -73,17 +84,38 @@ def _layout(version: int, error_correction: int) -> _Layout:
         flips = util.mask_func(pattern)
         masks.append([[is_data[r][c] and bool(flips(r, c)) for c in range(n)] for r in range(n)])
     finals = [[[bool(cell) for cell in row] for row in function_modules(False, k)] for k in range(8)]
+    stride = n + 1
+
+    def pack(lines: tuple[int, ...]) -> int:
+        return sum(line << (i * stride) for i, line in enumerate(lines))
+
+    def starts(columns: int, lines: int) -> int:
+        return pack(((1 << columns) - 1,) * lines)
+
+    mask_rows = tuple(_rows_of(m) for m in masks)
+    mask_cols = tuple(_cols_of(m) for m in masks)
+    final_rows = tuple(_rows_of(f) for f in finals)
     return _Layout(
         order=_placement_order(is_data),
+        stride=stride,
+        packed_full=starts(n, n),
+        packed_test_rows=pack(_rows_of(test_dark)),
+        packed_test_cols=pack(_cols_of(test_dark)),
+        packed_mask_rows=tuple(pack(m) for m in mask_rows),
+        packed_mask_cols=tuple(pack(m) for m in mask_cols),
+        packed_final_rows=tuple(pack(f) for f in final_rows),
+        run_starts=starts(n - 4, n),
+        finder_starts=starts(n - 10, n),
+        block_starts=starts(n - 1, n - 1),
         size=n,
         full=(1 << n) - 1,
         data_rows=_rows_of(is_data),
         data_cols=_cols_of(is_data),
         test_rows=_rows_of(test_dark),
         test_cols=_cols_of(test_dark),
-        mask_rows=tuple(_rows_of(m) for m in masks),
-        mask_cols=tuple(_cols_of(m) for m in masks),
-        final_rows=tuple(_rows_of(f) for f in finals),
+        mask_rows=mask_rows,
+        mask_cols=mask_cols,
+        final_rows=final_rows,
     )
 
 
@@ -197,45 +229,50 @@ def _codewords(version: int, error_correction: int, data_list: list[object]) -> 
     return out
 
 
-def _runs_penalty(lines: list[int], full: int) -> int:
-    """Rule 1: each run of 5 or more modules of one colour costs its length - 2."""
-    total = 0
-    for line in lines:
-        for x in (line, ~line & full):
-            five = x & (x >> 1) & (x >> 2) & (x >> 3) & (x >> 4)
-            # Each run of length L leaves L-4 bits in `five`, in one block; count blocks by their ends.
-            total += five.bit_count() + 2 * (five & ~(five >> 1)).bit_count()
-    return total
+def _packed_score(rows: int, cols: int, layout: _Layout) -> int:
+    """qrcode's four penalty rules (util.lost_point) on a candidate's packed rows and columns."""
+    full, stride = layout.packed_full, layout.stride
+    score = 0
+    for lines in (rows, cols):
+        for x in (lines, ~lines & full):
+            # Rule 1: a run of L >= 5 leaves L-4 bits in `five`, one block; it costs L-2.
+            five = x & (x >> 1) & (x >> 2) & (x >> 3) & (x >> 4) & layout.run_starts
+            score += five.bit_count() + 2 * (five & ~(five >> 1)).bit_count()
+        # Rule 3: 1011101 with four light modules after it, or before it: 40 each.
+        nx = ~lines & full
+        core = (nx >> 1) & (lines >> 4) & (nx >> 5) & (lines >> 6) & (nx >> 9) & layout.finder_starts
+        after = core & lines & (lines >> 2) & (lines >> 3) & (nx >> 7) & (nx >> 8) & (nx >> 10)
+        before = core & nx & (nx >> 2) & (nx >> 3) & (lines >> 7) & (lines >> 8) & (lines >> 10)
+        score += (after.bit_count() + before.bit_count()) * 40
+    # Rule 2: a 2x2 block of one colour: 3 each (row r+1 shifted onto row r).
+    for x in (rows, ~rows & full):
+        pair = x & (x >> stride)
+        score += (pair & (pair >> 1) & layout.block_starts).bit_count() * 3
+    # Rule 4: every 5 % the dark share is away from half: 10 (qrcode's float arithmetic).
+    percent = float(rows.bit_count()) / (layout.size**2)
+    return score + int(abs(percent * 100 - 50) / 5) * 10
 
 
-def _blocks_penalty(rows: list[int], size: int, full: int) -> int:
-    """Rule 2: each 2x2 block of one colour costs 3."""
-    inner = (1 << (size - 1)) - 1
-    total = 0
-    for top, bottom in pairwise(rows):
-        dark = top & bottom
-        light = ~(top | bottom) & full
-        total += ((dark & (dark >> 1) & inner).bit_count() + (light & (light >> 1) & inner).bit_count()) * 3
-    return total
+def _best_version(data_list: list[object], error_correction: int) -> int:
+    """QRCode.best_fit: the smallest version the data fits, the length fields sized for that version."""
+    from bisect import bisect_left
 
+    from qrcode import util
 
-def _finder_penalty(lines: list[int], size: int, full: int) -> int:
-    """Rule 3: 1011101 with four light modules after or before it costs 40 each time."""
-    starts = (1 << (size - 10)) - 1
-    total = 0
-    for x in lines:
-        nx = ~x & full
-        core = (nx >> 1) & (x >> 4) & (nx >> 5) & (x >> 6) & (nx >> 9) & starts
-        after = core & x & (x >> 2) & (x >> 3) & (nx >> 7) & (nx >> 8) & (nx >> 10)
-        before = core & nx & (nx >> 2) & (nx >> 3) & (x >> 7) & (x >> 8) & (x >> 10)
-        total += (after.bit_count() + before.bit_count()) * 40
-    return total
-
-
-def _balance_penalty(rows: list[int], size: int) -> int:
-    """Rule 4: every 5 % the dark share is away from 50 % costs 10 (qrcode's float arithmetic)."""
-    percent = float(sum(r.bit_count() for r in rows)) / (size**2)
-    return int(abs(percent * 100 - 50) / 5) * 10
+    start = 1
+    while True:
+        sizes = util.mode_sizes_for_version(start)
+        bits = _Bits()
+        for segment in data_list:
+            bits.put(segment.mode, 4)  # type: ignore[attr-defined]
+            bits.put(len(segment), sizes[segment.mode])  # type: ignore[arg-type,attr-defined]
+            segment.write(bits)  # type: ignore[attr-defined]
+        version = bisect_left(util.BIT_LIMIT_TABLE[error_correction], len(bits), start)
+        if version == 41:
+            raise ValueError("data too long for a QR code")
+        if sizes is util.mode_sizes_for_version(version):
+            return version
+        start = version
 
 
 def qr_rows(data: str) -> tuple[int, ...]:
@@ -244,10 +281,10 @@ def qr_rows(data: str) -> tuple[int, ...]:
 
     symbol = qrcode.QRCode(border=0)
     symbol.add_data(data)
-    version = symbol.best_fit()
+    version = _best_version(symbol.data_list, symbol.error_correction)
     codewords = _codewords(version, symbol.error_correction, symbol.data_list)
     layout = _layout(version, symbol.error_correction)
-    n, full = layout.size, layout.full
+    n, stride = layout.size, layout.stride
     # The data bits placed, before any mask, as rows and as columns.
     bits_rows, bits_cols = [0] * n, [0] * n
     total = len(codewords) * 8
@@ -255,23 +292,18 @@ def qr_rows(data: str) -> tuple[int, ...]:
         if i < total and codewords[i >> 3] >> (7 - (i & 7)) & 1:
             bits_rows[r] |= 1 << c
             bits_cols[c] |= 1 << r
+    packed_rows = sum(row << (i * stride) for i, row in enumerate(bits_rows))
+    packed_cols = sum(col << (i * stride) for i, col in enumerate(bits_cols))
     best, best_score = 0, -1
     for k in range(8):
-        rows = [t | b ^ m for t, b, m in zip(layout.test_rows, bits_rows, layout.mask_rows[k], strict=True)]
-        cols = [t | b ^ m for t, b, m in zip(layout.test_cols, bits_cols, layout.mask_cols[k], strict=True)]
-        score = (
-            _runs_penalty(rows, full)
-            + _runs_penalty(cols, full)
-            + _blocks_penalty(rows, n, full)
-            + _finder_penalty(rows, n, full)
-            + _finder_penalty(cols, n, full)
-            + _balance_penalty(rows, n)
-        )
+        rows = layout.packed_test_rows | packed_rows ^ layout.packed_mask_rows[k]
+        cols = layout.packed_test_cols | packed_cols ^ layout.packed_mask_cols[k]
+        score = _packed_score(rows, cols, layout)
         if k == 0 or score < best_score:  # the first of equals wins, as in qrcode
             best, best_score = k, score
-    return tuple(
-        f | b ^ m for f, b, m in zip(layout.final_rows[best], bits_rows, layout.mask_rows[best], strict=True)
-    )
+    symbol_rows = layout.packed_final_rows[best] | packed_rows ^ layout.packed_mask_rows[best]
+    line = (1 << n) - 1
+    return tuple((symbol_rows >> (i * stride)) & line for i in range(n))
 
 
 def png(rows: tuple[int, ...], box: int = PNG_BOX, border: int = BORDER) -> bytes:
