@@ -360,6 +360,7 @@ async function api(method, path, body, opts = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && state.session?.csrf) headers['X-CSRF-Token'] = state.session.csrf;
+  Object.assign(headers, opts.headers || {});
   let res;
   try {
     res = await fetch(path, {
@@ -1096,7 +1097,7 @@ function collectRows(rp) {
     }
     const before = prefill(m);
     if (before && toMilli(value) === toMilli(before)) same.push(m);
-    else rows.push({ meter_id: m.id, value: raw, confirm: false });
+    else rows.push({ meter_id: m.id, value: raw });
   }
   return { rows, bad, same };
 }
@@ -1128,11 +1129,18 @@ async function saveReadings(rp) {
   await sendRows(rp, rows);
 }
 
+/** A fresh key for one press of a button: a retried request with it is recognised, not saved twice. */
+function pressKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /** POST rows, then apply the answer; on failure say so and keep every typed value. */
 async function sendRows(rp, rows) {
   let answer;
   try {
-    answer = await api('POST', `/api/accounts/${encodeURIComponent(rp.number)}/readings`, { rows });
+    answer = await api('POST', `/api/accounts/${encodeURIComponent(rp.number)}/readings`, { rows },
+      { headers: { 'Idempotency-Key': pressKey() } });
   } catch (err) {
     if (err.redirected) return null;
     setSummary(rp, err.message, 'error');
@@ -1184,7 +1192,7 @@ function summaryText(results) {
 async function confirmRow(rp, m) {
   const raw = (rp.drafts.get(m.id) ?? '').trim();
   setSummary(rp, T.account.sending, 'info');
-  const answer = await sendRows(rp, [{ meter_id: m.id, value: raw, confirm: true }]);
+  const answer = await sendRows(rp, [{ meter_id: m.id, value: raw, confirm: raw }]);
   if (answer) document.getElementById(`result-${idPart(m.id)}`)?.focus();
 }
 
@@ -1244,8 +1252,19 @@ async function saveBot(rp, m, toggle, amount, status) {
   status.className = 'bot__status';
   let answer;
   try {
-    answer = await api('PUT', `/api/accounts/${encodeURIComponent(rp.number)}/meters/${encodeURIComponent(m.id)}/bot`,
-      { enabled: toggle.checked, amount: text });
+    const path = `/api/accounts/${encodeURIComponent(rp.number)}/meters/${encodeURIComponent(m.id)}/bot`;
+    const body = { enabled: toggle.checked, amount: text, seal_epoch: m.bot?.seal_epoch ?? null };
+    answer = await api('PUT', path, body);
+    // An implausible amount is asked back: the resident confirms that very amount, or corrects it.
+    if (answer.status === 'needs_confirmation') {
+      if (!window.confirm(answer.question.message)) {
+        toggle.checked = Boolean(m.bot?.enabled);
+        status.textContent = '';
+        amount.focus();
+        return;
+      }
+      answer = await api('PUT', path, { ...body, confirm: text });
+    }
   } catch (err) {
     if (err.redirected) return;
     toggle.checked = Boolean(m.bot?.enabled);

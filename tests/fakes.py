@@ -13,12 +13,26 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from ekc.domain.model import Account, AccountBundle, Meter, Organization, Submission
+from ekc.domain.model import RESIDENT_CHANNELS, Account, AccountBundle, Meter, Organization, Submission
+from ekc.domain.months import Month
 from ekc.domain.notices import Notice
+from ekc.domain.values import format_value
 from ekc.exceptions import Conflict, NotFound
 from ekc.storage import keys
 from ekc.storage.accounts import INDEXED, meter_changes
-from ekc.storage.ports import LinkedAccount, LoginRecord, MeterKey, ReadingWrite, SessionRecord, Stores
+from ekc.storage.base import iso
+from ekc.storage.ports import (
+    HistoryPage,
+    LinkedAccount,
+    LoginRecord,
+    MeterKey,
+    OutcomeUnknown,
+    ReadingWrite,
+    SaveMarker,
+    SaveReplayed,
+    SessionRecord,
+    Stores,
+)
 
 
 class FakeCatalogue:
@@ -69,6 +83,8 @@ class FakeAccounts:
         stored = self.meters.get(meter.id)
         if stored is None or stored.account != meter.account:
             raise NotFound()
+        if stored.seal_epoch != meter.seal_epoch:
+            raise Conflict("meter_resealed")
         self.meters[meter.id] = replace(stored, bot_enabled=enabled, bot_amount=amount)
         return self.meters[meter.id]
 
@@ -125,27 +141,41 @@ class FakeAccounts:
         self.meters[read.id] = replace(stored, **{name: getattr(wanted, name) for name in changed})
         return True
 
-    def set_seal_epoch(self, account: str, meter_id: str, epoch: int) -> Meter:
+    def set_seal_epoch(
+        self,
+        account: str,
+        meter_id: str,
+        epoch: int,
+        opening: Decimal | None = None,
+        opening_month: Month | None = None,
+    ) -> Meter:
         """Record a verification or re-sealing (the bot goes off); a replay changes nothing."""
         stored = self.meters.get(meter_id)
         if stored is None or stored.account != account:
             raise NotFound()
         if stored.seal_epoch < epoch:
-            self.meters[meter_id] = replace(stored, seal_epoch=epoch, bot_enabled=False)
+            changed = replace(stored, seal_epoch=epoch, bot_enabled=False)
+            if opening is not None and opening_month is not None:
+                changed = replace(changed, opening_value=opening, opening_month=opening_month)
+            self.meters[meter_id] = changed
         return self.meters[meter_id]
 
 
 class FakeReadings:
-    """History and the meters' current values, with DynamoDB's write conditions."""
+    """History, month winners, submission markers and current values, with DynamoDB's conditions."""
 
     def __init__(self, accounts: FakeAccounts) -> None:
         self._accounts = accounts
         self.written: list[Submission] = []  # every accepted submission, in the order written
+        self.month_winners: dict[tuple[str, Month], Submission] = {}
+        self.markers: dict[tuple[str, str], SaveMarker] = {}
         self.transactions = 0
         # Runs just before the next transaction: another channel writing between our read and our write.
         self.before_write: Callable[[FakeReadings], None] | None = None
+        # Set to make the next transaction's answer get lost: "before" (never arrived) or "after" (applied).
+        self.lose_answer: str | None = None
 
-    def record_readings(self, writes: list[ReadingWrite]) -> list[bool]:
+    def record_readings(self, writes: list[ReadingWrite], *, key: str | None = None) -> list[bool]:
         """Write all or nothing; per write, True when its condition refused it (a race)."""
         if not writes:
             return []
@@ -153,14 +183,32 @@ class FakeReadings:
         if self.before_write is not None:
             hook, self.before_write = self.before_write, None
             hook(self)
-        conflicts = [not self._condition_holds(w) for w in writes]
+        lost, self.lose_answer = self.lose_answer, None
+        account = writes[0].meter.account
+        if lost == "before" and key is not None:
+            raise OutcomeUnknown(account, key)
+        if key is not None and (account, key) in self.markers:
+            raise SaveReplayed(self.markers[(account, key)])
+        conflicts = [not (self._condition_holds(w) and self._month_condition_holds(w)) for w in writes]
         if not any(conflicts):
             for w in writes:
                 self._accounts.meters[w.meter.id] = self._accounts.meters[w.meter.id].with_reading(
                     w.submission
                 )
                 self.written.append(w.submission)
+                self.month_winners[(w.meter.id, w.submission.billing_month)] = w.submission
+            if key is not None:
+                saved = {w.meter.id: format_value(w.submission.value) for w in writes}
+                self.markers[(account, key)] = SaveMarker("saved", saved)
+        if lost == "after" and key is not None:
+            raise OutcomeUnknown(account, key)
         return conflicts
+
+    def _month_condition_holds(self, write: ReadingWrite) -> bool:
+        stored = self.month_winners.get((write.meter.id, write.submission.billing_month))
+        if write.bot:
+            return stored is None
+        return stored is None or stored.at <= write.submission.at
 
     def _condition_holds(self, write: ReadingWrite) -> bool:
         stored_meter = self._accounts.meters.get(write.meter.id)
@@ -177,20 +225,48 @@ class FakeReadings:
                 and stored_meter.seal_epoch == write.meter.seal_epoch
                 and stored_meter.retired_on is None
             )
+        if not self._same_day_count(write, stored_meter):
+            return False
         if read is not None and read.billing_month == new.billing_month:
             return stored is not None and stored.billing_month == new.billing_month and stored.at <= new.at
         if read is None:
             return stored is None
         return stored is not None and (stored.billing_month, stored.at) == (read.billing_month, read.at)
 
-    def history(self, meter_id: str, limit: int = 500) -> list[Submission]:
-        """A meter's submissions, newest first."""
-        mine = [s for s in self.written if s.meter_id == meter_id]
-        return sorted(mine, key=lambda s: s.at, reverse=True)[:limit]
+    @staticmethod
+    def _same_day_count(write: ReadingWrite, stored: Meter) -> bool:
+        read = write.meter
+        if write.submission.channel not in RESIDENT_CHANNELS or read.day is None:
+            return True
+        return stored.day != read.day or stored.day_count == read.day_count
+
+    def marker(self, account: str, key: str) -> SaveMarker | None:
+        """What became of a submission key."""
+        return self.markers.get((account, key))
+
+    def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
+        """ "saved" if the key's save was applied, else "abandoned" for good."""
+        return self.markers.setdefault((account, key), SaveMarker("abandoned", {}))
+
+    def history(self, meter_id: str, limit: int = 50, before: str | None = None) -> HistoryPage:
+        """A page of a meter's submissions, newest first; the cursor is the last one's position."""
+        mine = sorted((s for s in self.written if s.meter_id == meter_id), key=lambda s: s.at, reverse=True)
+        start = 0 if before is None else int(before.rsplit("#", 1)[1], 16)
+        page = mine[start : start + limit]
+        # Shaped like DynamoDB's cursor (a history item's sort key), with the position in its suffix.
+        cursor = f"R#{iso(page[-1].at)}#{start + limit:08x}" if len(page) == limit else None
+        return HistoryPage(page, cursor)
+
+    def months(self, meter_id: str, count: int = 25) -> list[Submission]:
+        """The winners of the meter's last `count` months, oldest first."""
+        mine = sorted((m, s) for (mid, m), s in self.month_winners.items() if mid == meter_id)
+        return [s for _, s in mine[-count:]]
 
     def import_history(self, account: str, submissions: list[Submission]) -> None:
-        """Load past submissions without touching the meter."""
-        self.written.extend(submissions)
+        """Load past submissions and their months' winners, without touching the meter."""
+        for s in sorted(submissions, key=lambda s: s.at):
+            self.written.append(s)
+            self.month_winners[(s.meter_id, s.billing_month)] = s
 
 
 class FakePeople:

@@ -9,6 +9,7 @@ import gc
 # was imported so later collections skip it too.
 gc.disable()
 
+import binascii
 import json
 from functools import lru_cache, partial
 from http import HTTPStatus
@@ -16,12 +17,15 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
 from ekc import exceptions as errors
 from ekc.channels import web
@@ -82,20 +86,17 @@ class LinkRequest(BaseModel):
     code: str = Field(max_length=40)
 
 
-def _number_as_text(value: Any) -> Any:
-    # A JSON number is taken as its text, so 6116.255 keeps its three decimals.
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-
-
-NumberText = Annotated[str, BeforeValidator(_number_as_text), Field(max_length=40)]
+# Values travel as the text the resident typed ("6116,255"), never as JSON numbers: a number has already
+# been rounded by the JSON parser (106.1239999999999999 arrives as 106.124), so it is refused.
+NumberText = Annotated[str, Field(max_length=40, strict=True)]
 
 
 class Row(BaseModel):
-    """One meter's reading as typed."""
+    """One meter's reading as typed; `confirm` repeats the value the resident confirmed."""
 
     meter_id: str = Field(max_length=64)
     value: NumberText
-    confirm: bool = False
+    confirm: NumberText | None = None
 
 
 class SaveRequest(BaseModel):
@@ -105,10 +106,12 @@ class SaveRequest(BaseModel):
 
 
 class BotRequest(BaseModel):
-    """A meter's bot switch."""
+    """A meter's bot switch, with the seal epoch the page showed and, once asked, the confirmed amount."""
 
     enabled: bool
-    amount: NumberText = "0"
+    amount: NumberText = ""
+    seal_epoch: int | None = None
+    confirm: NumberText | None = None
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -140,6 +143,11 @@ def _changing_session() -> WebSession:
     session = _session()
     auth.check_csrf(session, app.current_event.headers.get("x-csrf-token"))
     return session
+
+
+def _scoped_key(caller: Any, key: str | None) -> str | None:
+    """The client's key, bound to who sent it: one caller's key can never answer for another's save."""
+    return None if key is None else f"web:{caller}:{key}"
 
 
 def _session_cookie(value: str, max_age: int) -> Cookie:
@@ -189,6 +197,20 @@ def _invalid_request(exc: RequestValidationError) -> Response:
         "error": {"code": "invalid_request", "message": web.error_text("invalid_request"), "details": details}
     }
     return _json(body, HTTPStatus.BAD_REQUEST)
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported_content_type(_exc: RequestUnsupportedContentType) -> Response:
+    body = {"error": {"code": "unsupported_media_type", "message": web.error_text("unsupported_media_type")}}
+    return _json(body, HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+
+
+@app.exception_handler(UnicodeDecodeError)
+@app.exception_handler(RecursionError)
+@app.exception_handler(binascii.Error)
+def _unreadable_body(_exc: Exception) -> Response:
+    # Not UTF-8, not base64 where API Gateway says it is, or JSON nested thousands deep.
+    return _json(web.error(errors.InvalidRequest("unreadable_body")), HTTPStatus.BAD_REQUEST)
 
 
 @app.not_found
@@ -271,12 +293,16 @@ def readings_page(account: str) -> Response[dict]:
 
 
 @app.post("/api/accounts/<account>/readings")
-def save_readings(account: str, body: SaveRequest) -> Response[dict]:
-    """Save all rows of the readings page; a result per row."""
+def save_readings(
+    account: str,
+    body: SaveRequest,
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=128)] = None,
+) -> Response[dict]:
+    """Save all rows of the readings page; a result per row. `Idempotency-Key`: one per press of "save"."""
     caller = _changing_session().caller
     rows = [readings.RowInput(r.meter_id, r.value, r.confirm) for r in body.rows]
     origin = Origin.web(app.current_event.request_context.http.source_ip, caller)
-    outcome = readings.save_readings(caller, account, rows, origin)
+    outcome = readings.save_readings(caller, account, rows, origin, key=_scoped_key(caller, idempotency_key))
     return _json(
         {
             "results": [web.row_result(r) for r in outcome.results],
@@ -286,16 +312,26 @@ def save_readings(account: str, body: SaveRequest) -> Response[dict]:
 
 
 @app.get("/api/accounts/<account>/meters/<meter>/history")
-def meter_history(account: str, meter: str) -> Response[dict]:
-    """A meter's every submission and its monthly results."""
-    return _json(web.history(readings.meter_history(_session().caller, account, meter)))
+def meter_history(
+    account: str, meter: str, before: Annotated[str | None, Query(max_length=80)] = None
+) -> Response[dict]:
+    """A page of a meter's submissions (`before`: the previous page's `next`) and its monthly results."""
+    return _json(web.history(readings.meter_history(_session().caller, account, meter, before=before)))
 
 
 @app.put("/api/accounts/<account>/meters/<meter>/bot")
 def set_bot(account: str, meter: str, body: BotRequest) -> Response[dict]:
-    """Switch a meter's auto-increment bot."""
-    view = readings.set_bot(_changing_session().caller, account, meter, body.enabled, body.amount)
-    return _json({"meter": web.meter_view(view)})
+    """Switch a meter's auto-increment bot; an implausible amount is asked back (`status`)."""
+    outcome = readings.set_bot(
+        _changing_session().caller,
+        account,
+        meter,
+        body.enabled,
+        body.amount,
+        seal_epoch=body.seal_epoch,
+        confirmed=body.confirm,
+    )
+    return _json(web.bot_outcome(outcome))
 
 
 @app.get("/api/accounts/<account>/qr/<kind>")

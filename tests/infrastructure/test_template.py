@@ -228,10 +228,11 @@ def test_layer_builds_for_the_functions_runtime_and_architecture(template: dict[
     layer = template["Resources"][LAYER_ID]
     runtime = template["Globals"]["Function"]["Runtime"]
     architectures = template["Globals"]["Function"]["Architectures"]
-    # Then sam builds it with pip for that same Python and architecture
-    build_method = layer["Metadata"]["BuildMethod"]
-    assert re.fullmatch(r"python3\.\d+", build_method)
-    assert build_method == runtime
+    # Then sam builds it with lambda_build/Makefile (pip, then bytecode) for that same Python and architecture
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (ROOT / layer["Metadata"]["ContextPath"] / "Makefile").read_text()
+    assert re.search(rf"^LAMBDA_RUNTIME \?= {re.escape(runtime)}$", makefile, re.MULTILINE)
+    assert re.search(rf"^LAMBDA_ARCHITECTURE \?= {re.escape(architectures[0])}$", makefile, re.MULTILINE)
     assert runtime in layer["Properties"]["CompatibleRuntimes"]
     assert layer["Metadata"].get("BuildArchitecture", "x86_64") == architectures[0]
     assert set(architectures) <= set(layer["Properties"]["CompatibleArchitectures"])

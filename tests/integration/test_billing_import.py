@@ -167,18 +167,18 @@ def test_function_skips_reports_landing_under_imports(bucket: Any, table: Any) -
 
 def test_import_over_the_demo_keeps_readings_bots_and_links(demo: Any, stores: Any, table: Any) -> None:
     # Given the demo: 77777 with a year of history, its electricity bot on, the demo person linked
-    history_before = stores.readings.history("77777.3")
+    history_before = stores.readings.history("77777.3").submissions
     person = stores.people.get_login("demo@example.com").person_id
     # When billing's sample (the same meters, with seal dates) is imported
     for name in ("organizations", "accounts", "meters"):
         import_file(_sample(name), stores=stores, now=NOW)
     # Then the history, the bot and the link are all still there
-    assert stores.readings.history("77777.3") == history_before
+    assert stores.readings.history("77777.3").submissions == history_before
     electricity = table.get_item(Key={"pk": "ACC#77777", "sk": "MTR#77777.1"})["Item"]
     assert electricity["bot_enabled"] is True and electricity["bot_pk"].startswith("BOT#electricity#")
     assert [a.number for a in stores.people.linked_accounts(person)] == ["77777"]
-    # and the demo's usual use, taken from its history, is kept
-    assert table.get_item(Key={"pk": "ACC#77777", "sk": "MTR#77777.3"})["Item"]["usual_months"] > 0
+    # and the demo's usage profile, taken from its history, is kept
+    assert table.get_item(Key={"pk": "ACC#77777", "sk": "MTR#77777.3"})["Item"]["usage"]
 
 
 def test_import_later_seal_date_switches_the_bot_off_and_tells_the_person(demo: Any, stores: Any) -> None:
@@ -208,14 +208,14 @@ def test_import_retired_meter_keeps_its_history_and_leaves_the_export(
     # Given the demo with billing's sample loaded, and the cold water meter's year of history
     for name in ("organizations", "accounts", "meters"):
         import_file(_sample(name), stores=stores, now=NOW)
-    history = stores.readings.history("77777.3")
+    history = stores.readings.history("77777.3").submissions
     assert len(history) == 12
     # When billing's next meters file no longer lists it
     lines = [line for line in _sample("meters").decode().splitlines() if not line.startswith("77777.3,")]
     result = import_file(("\n".join(lines) + "\n").encode(), stores=stores, now=NOW)
     # Then it is retired: its history is kept, it leaves the organization's index the export reads
     assert result.counts.retired == 1
-    assert stores.readings.history("77777.3") == history
+    assert stores.readings.history("77777.3").submissions == history
     water = [
         k.meter_id
         for s in range(keys.ORG_SHARDS)

@@ -18,6 +18,7 @@ from ekc.domain.identity import Origin, PersonCaller
 from ekc.domain.kinds import MeterKind, Unit
 from ekc.domain.model import Account, Meter, Organization, Submission
 from ekc.domain.months import Month
+from ekc.domain.plausibility import UsageProfile
 from ekc.domain.windows import DayOfMonth, WindowRule
 from ekc.storage import keys
 from ekc.storage.ports import MeterKey, ReadingWrite, Stores
@@ -75,7 +76,7 @@ def _stored(stores: Stores, meter_id: str = "77777.1") -> Meter:
 
 
 def _values(stores: Stores, meter_id: str = "77777.1") -> list[Decimal]:
-    return [s.value for s in reversed(stores.readings.history(meter_id))]
+    return [s.value for s in reversed(stores.readings.history(meter_id).submissions)]
 
 
 def test_contract_last_submission_wins_and_history_keeps_both(stores: Stores) -> None:
@@ -105,18 +106,23 @@ def test_contract_an_older_submission_arriving_late_is_refused(stores: Stores) -
     assert _values(stores) == [Decimal(6100), Decimal(6120)]
 
 
-def test_contract_a_new_month_moves_the_reading_into_previous_and_the_usual_use(stores: Stores) -> None:
+def test_contract_a_new_month_moves_the_reading_into_previous_and_the_usage(stores: Stores) -> None:
     # Given a meter that shows June's reading, with a consumption of 150
     june = replace(_reading("6150", T0 - timedelta(days=30), month=JUNE), consumption=Decimal(150))
-    _seed(stores, _meter(current=june, usual=Decimal(100), usual_months=3))
+    profile = UsageProfile().updated(
+        JUNE, Decimal(150), confirmed_high=False, rollover=False, months_elapsed=1
+    )
+    _seed(stores, _meter(current=june, usage=profile))
     # When July's first reading is written
     july = replace(_reading("6300", T0), consumption=Decimal(150))
     assert stores.readings.record_readings([ReadingWrite(_stored(stores), july)]) == [False]
-    # Then June's is the previous reading and its use joined the usual monthly use
+    # Then June's is the previous reading, and July's use joined the usage profile beside June's
     meter = _stored(stores)
     assert (meter.previous_value, meter.previous_month) == (Decimal(6150), JUNE)
     assert meter.current is not None and meter.current.value == Decimal(6300)
-    assert (meter.usual, meter.usual_months) == (Decimal("112.500"), 4)
+    assert [(u.month, u.use) for u in meter.usage.uses] == [(JUNE, Decimal(150)), (JULY, Decimal(150))]
+    # And each month's winner is kept apart from the submissions
+    assert [(s.billing_month, s.value) for s in stores.readings.months("77777.1")] == [(JULY, Decimal(6300))]
 
 
 def test_contract_two_first_readings_of_a_month_race_and_one_loses(stores: Stores) -> None:
@@ -331,7 +337,7 @@ def test_contract_update_meter_refuses_the_services_fields(stores: Stores) -> No
     _seed(stores, _meter())
     read = _stored(stores)
     # Then the import's write cannot touch readings, bot amounts or switch a bot on
-    for wanted in (replace(read, usual=Decimal(5)), replace(read, bot_enabled=True)):
+    for wanted in (replace(read, day_count=5), replace(read, bot_enabled=True)):
         with pytest.raises(ValueError):
             stores.accounts.update_meter(read, wanted)
 

@@ -26,6 +26,7 @@ from ekc.domain.billing_files import (
 )
 from ekc.domain.kinds import MeterKind, Unit
 from ekc.domain.months import Month
+from ekc.domain.plausibility import MonthUse, UsageProfile
 from ekc.domain.windows import DayOfMonth
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "import"
@@ -33,6 +34,7 @@ ORG_HEADER = ",".join(COLUMNS[FileKind.ORGANIZATIONS])
 ACC_HEADER = ",".join(COLUMNS[FileKind.ACCOUNTS])
 MTR_HEADER = ",".join(COLUMNS[FileKind.METERS])
 IBAN = "UA213223130000026007233566001"
+USAGE = UsageProfile((MonthUse(Month(2026, 10), Decimal(80)),))
 
 
 def _csv(*lines: str) -> bytes:
@@ -275,7 +277,7 @@ def test_report_csv_lists_refusals_by_line() -> None:
 
 
 def test_meter_from_billing_keeps_what_the_service_owns() -> None:
-    # Given a stored meter with a reading, a bot and usual use, and billing's row with new details
+    # Given a stored meter with a reading, a bot and a usage profile, and billing's row with new details
     from dataclasses import replace
     from datetime import UTC, datetime
 
@@ -293,18 +295,18 @@ def test_meter_from_billing_keeps_what_the_service_owns() -> None:
         previous_value=Decimal("6100"),
         bot_enabled=True,
         bot_amount=Decimal("90"),
-        usual=Decimal("80"),
+        usage=USAGE,
     )
     changed_row = replace(row, note="нове", previous_value=Decimal(1), sealed_on=date(2021, 3, 15))
     # When billing's row is applied
     wanted = meter_from_billing(changed_row, stored)
-    # Then only billing's fields change: the reading, previous reading, bot and usual use stay
+    # Then only billing's fields change: the reading, previous reading, bot and usage stay
     assert changed_fields(stored, wanted) == ("note",)
-    assert (wanted.current, wanted.previous_value, wanted.bot_enabled, wanted.usual) == (
+    assert (wanted.current, wanted.previous_value, wanted.bot_enabled, wanted.usage) == (
         reading,
         Decimal("6100"),
         True,
-        Decimal("80"),
+        USAGE,
     )
     # And a later seal date switches the bot off at the next epoch, keeping its amount
     later = meter_from_billing(replace(row, sealed_on=date(2026, 11, 20)), stored)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from ekc.domain.kinds import KINDS, MeterKind
 from ekc.domain.model import Meter
 from ekc.domain.months import Month
+from ekc.domain.plausibility import MonthUse, UsageProfile
 from ekc.storage import convert
 from ekc.storage.items import MeterItem
 
@@ -38,8 +39,13 @@ def meters(draw: st.DrawFn) -> Meter:
         bot_enabled=draw(st.booleans()),
         bot_amount=draw(st.decimals(min_value=0, max_value=500, places=3, allow_nan=False)),
         seal_epoch=draw(st.integers(0, 5)),
-        usual=draw(VALUES),
-        usual_months=draw(st.integers(0, 12)),
+        usage=UsageProfile(
+            tuple(MonthUse(Month(2026, m), draw(VALUES)) for m in range(1, draw(st.integers(1, 12))))
+        ),
+        opening_value=draw(VALUES),
+        opening_month=draw(st.one_of(st.none(), st.just(Month(2025, 3)))),
+        day=draw(DATES),
+        day_count=draw(st.integers(0, 9)),
         sealed_on=draw(DATES),
         retired_on=draw(DATES),
     )

@@ -6,25 +6,50 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from ekc.channels.ukrainian import KIND_TAGS, UNIT_SYMBOLS, clock_time, seed_time
+from ekc.channels.ukrainian import KIND_TAGS, UNIT_SYMBOLS, clock_time, plural, seed_time
 from ekc.domain.identity import Channel, Origin
+from ekc.domain.kinds import Unit
 from ekc.domain.model import Account, Submission
 from ekc.domain.values import Warning, WarningCode, format_value
 from ekc.domain.windows import KYIV, WindowState
 from ekc.exceptions import DomainError
-from ekc.services.readings import MeterHistory, MeterView, ReadingsPage, RowResult, RowStatus
+from ekc.services.readings import (
+    BotOutcome,
+    MeterHistory,
+    MeterView,
+    Question,
+    ReadingsPage,
+    RowResult,
+    RowStatus,
+)
 from ekc.storage.ports import LinkedAccount
 
 NO_SERIAL = "дані відсутні"
 
 ERRORS: dict[str, str] = {
     "invalid_request": "Запит має неправильний формат.",
+    "unreadable_body": "Запит не вдалося прочитати: він має бути в JSON, у кодуванні UTF-8.",
+    "unsupported_media_type": "Запит має бути в форматі JSON (Content-Type: application/json).",
     "value_empty": "Введіть показник.",
     "value_not_number": "Показник має бути числом, наприклад 6116 або 6116.255.",
     "value_negative": "Показник не може бути від'ємним.",
     "value_too_many_decimals": "Після крапки можна ввести не більше 3 цифр (літри або вати).",
-    "value_too_many_digits": "Лічильник має лише {digits} цифр до крапки, а введено більше.",
+    "value_too_long": "Показник задовгий: у лічильників не буває більше {digits} цифр до коми.",
+    "too_many_today": (
+        "Показник цього лічильника сьогодні вже змінювали {limit} разів. Спробуйте завтра "
+        "або зверніться до центру обслуговування."
+    ),
     "meter_not_found": "Лічильник не знайдено.",
+    "bad_account": "Номер особового рахунку складається лише з цифр.",
+    "amount_missing": "Вкажіть щомісячну кількість для бота (0, якщо послугою ніхто не користується).",
+    "meter_resealed": (
+        "Лічильник повірено або переопломбовано, тому бота вимкнено. Оновіть сторінку й за потреби "
+        "увімкніть бота знову."
+    ),
+    "outcome_unknown": (
+        "Зв'язок перервався, і невідомо, чи збережено показники. Оновіть сторінку за хвилину: "
+        "збережені показники буде видно біля лічильників."
+    ),
     "invalid_code": (
         "Введіть особовий рахунок і SRC-код разом, без пробілів і знаків: 8 або 9 цифр, "
         "останні 3 з них — SRC-код з рахунку-квитанції."
@@ -51,11 +76,31 @@ ROWS: dict[RowStatus, str] = {
     RowStatus.SAVED: "Показник {value} збережено.",
     RowStatus.UNCHANGED: "Показник не введено.",
     RowStatus.CLOSED: "Прийом показників закрито. Наступний період: з {opens} по {closes}.",
-    RowStatus.NEEDS_CONFIRMATION: (
-        "Показник {value} набагато більший за звичайну витрату ({consumption} {unit}). "
-        "Перевірте його. Якщо він правильний, підтвердьте."
-    ),
     RowStatus.SUPERSEDED: "Тим часом надійшов новіший показник ({value}); ваш не змінив його.",
+}
+
+# The confirmation question: the new use and the usual one, each with its unit, so neither reads as the other.
+QUESTIONS: dict[str, str] = {
+    "implausible_high": (
+        "Показник {value} означає витрату {consumption} {unit}{period}, а зазвичай за цей час — близько "
+        "{usual} {unit}. Перевірте показник. Якщо він правильний, підтвердьте."
+    ),
+    "implausible_high_new": (
+        "Показник {value} означає незвично велику витрату: {consumption} {unit}{period}. "
+        "Перевірте показник. Якщо він правильний, підтвердьте."
+    ),
+    "more_digits_than_dial": (
+        "У показнику {value} більше цифр до коми, ніж має цей лічильник за нашими даними ({digits} {noun}). "
+        "Перевірте показник. Якщо він правильний, підтвердьте: ми перевіримо дані лічильника."
+    ),
+    "bot_amount": (
+        "Бот щомісяця додаватиме {value} {unit}, а зазвичай витрата — близько {usual} {unit} на місяць. "
+        "Перевірте кількість. Якщо вона правильна, підтвердьте."
+    ),
+    "bot_amount_new": (
+        "Бот щомісяця додаватиме {value} {unit}: це незвично багато. Перевірте кількість. "
+        "Якщо вона правильна, підтвердьте."
+    ),
 }
 
 WARNINGS: dict[WarningCode, str] = {
@@ -67,6 +112,11 @@ WARNINGS: dict[WarningCode, str] = {
         "Лічильник, схоже, перейшов через нуль (максимум {maximum}): витрату пораховано як {consumption}."
     ),
     WarningCode.CONFIRMED_HIGH: "Ви підтвердили незвично велику витрату: {consumption}.",
+    WarningCode.CONFIRMED_DIGITS: (
+        "Ви підтвердили показник, довший за лічильник за нашими даними ({digits} цифр до коми): "
+        "ми перевіримо дані лічильника."
+    ),
+    WarningCode.OPENING: "Початковий показник нового або переопломбованого лічильника.",
 }
 
 SOURCE_LABEL = "Дані внесено з {source}, час: {at}"
@@ -131,7 +181,39 @@ def source(origin: Origin) -> str:
 def warning(w: Warning) -> dict[str, str]:
     """A warning with its Ukrainian sentence."""
     numbers = {name: format_value(value) for name, value in w.numbers.items()}
+    if "digits" in w.numbers:
+        numbers["digits"] = str(int(w.numbers["digits"]))
     return {"code": str(w.code), "message": WARNINGS[w.code].format(**numbers)}
+
+
+def question_text(q: Question, unit: Unit) -> str:
+    """The confirmation question under a row."""
+    symbol = UNIT_SYMBOLS[unit]
+    if q.code == "more_digits_than_dial":
+        digits = q.digits or 0
+        noun = plural(digits, "цифра", "цифри", "цифр")
+        return QUESTIONS[q.code].format(value=format_value(q.value), digits=digits, noun=noun)
+    period = "" if q.months <= 1 else f" за {q.months} {plural(q.months, 'місяць', 'місяці', 'місяців')}"
+    consumption = "?" if q.consumption is None else format_value(q.consumption)
+    key = q.code if q.usual is not None else f"{q.code}_new"
+    usual = "" if q.usual is None else format_value(q.usual)
+    return QUESTIONS[key].format(
+        value=format_value(q.value), consumption=consumption, unit=symbol, usual=usual, period=period
+    )
+
+
+def question(q: Question, unit: Unit) -> dict[str, Any]:
+    """The question's numbers, for a page that lays them out itself."""
+    return {
+        "code": q.code,
+        "value": format_value(q.value),
+        "consumption": None if q.consumption is None else format_value(q.consumption),
+        "usual": None if q.usual is None else format_value(q.usual),
+        "months": q.months,
+        "unit": UNIT_SYMBOLS[unit],
+        "digits": q.digits,
+        "message": question_text(q, unit),
+    }
 
 
 def account_summary(a: Account | LinkedAccount) -> dict[str, Any]:
@@ -193,7 +275,7 @@ def meter_view(v: MeterView) -> dict[str, Any]:
         "consumption": None
         if current is None or current.consumption is None
         else format_value(current.consumption),
-        "bot": {"enabled": m.bot_enabled, "amount": format_value(m.bot_amount)},
+        "bot": {"enabled": m.bot_enabled, "amount": format_value(m.bot_amount), "seal_epoch": m.seal_epoch},
     }
 
 
@@ -221,11 +303,7 @@ def row_message(r: RowResult) -> str:
         w = r.view.window
         return ROWS[r.status].format(opens=seed_time(w.opens_at), closes=seed_time(w.closes_at))
     if r.status is RowStatus.NEEDS_CONFIRMATION and r.question is not None and r.view is not None:
-        q = r.question
-        unit = UNIT_SYMBOLS[r.view.meter.unit]
-        return ROWS[r.status].format(
-            value=format_value(q.value), consumption=format_value(q.consumption), unit=unit
-        )
+        return question_text(r.question, r.view.meter.unit)
     if r.status is RowStatus.SUPERSEDED and r.newer is not None:
         return ROWS[r.status].format(value=format_value(r.newer.value))
     value = "" if r.value is None else format_value(r.value)
@@ -234,24 +312,43 @@ def row_message(r: RowResult) -> str:
 
 def row_result(r: RowResult) -> dict[str, Any]:
     """What happened to one row of a save."""
-    return {
+    answer: dict[str, Any] = {
         "meter_id": r.meter_id,
         "status": str(r.status),
         "message": row_message(r),
         "warnings": [warning(w) for w in r.warnings],
     }
+    if r.question is not None and r.view is not None:
+        answer["question"] = question(r.question, r.view.meter.unit)
+    return answer
+
+
+def bot_outcome(outcome: BotOutcome) -> dict[str, Any]:
+    """A bot switch's answer: the meter, and the question when the amount must be confirmed."""
+    answer: dict[str, Any] = {"status": str(outcome.status), "meter": meter_view(outcome.view)}
+    if outcome.question is not None:
+        q = outcome.question
+        key = "bot_amount" if q.usual is not None else "bot_amount_new"
+        symbol = UNIT_SYMBOLS[outcome.view.meter.unit]
+        usual = "" if q.usual is None else format_value(q.usual)
+        message = QUESTIONS[key].format(value=format_value(q.value), unit=symbol, usual=usual)
+        answer["question"] = {**question(q, outcome.view.meter.unit), "message": message}
+    return answer
 
 
 def history(h: MeterHistory) -> dict[str, Any]:
-    """A meter's statistics."""
+    """A meter's statistics: a page of submissions (and `next`, the next page's cursor) and the months."""
     return {
         "meter": meter_view(h.view),
         "submissions": [submission(s) for s in h.submissions],
+        "next": h.next,
         "months": [
             {
                 "billing_month": str(m.billing_month),
                 "value": format_value(m.value),
                 "consumption": None if m.consumption is None else format_value(m.consumption),
+                "channel": str(m.winner.channel),
+                "warnings": [str(w.code) for w in m.winner.warnings],
             }
             for m in h.months
         ],

@@ -374,26 +374,28 @@ _CHECK_FROM, _CHECK_MONTHS = Month(2024, 1), 48
 
 
 def check_rule(opens: DayOfMonth, closes: DayOfMonth) -> WindowRule:
-    """A window rule that makes sense, or RowError: days 1..31, closes after it opens, opens in month M or
-    M+1, shorter than a month, and never overlapping the next month's window once short months clamp it."""
+    """A window rule that makes sense, or RowError naming what does not: days 1..31, opens in month M or
+    M+1, closes after it opens, shorter than a month, and never overlapping the next month's window once
+    short months clamp it. (WindowRule refuses the same; here each reason gets its own code.)"""
+    if not (1 <= opens.day <= 31 and 1 <= closes.day <= 31):
+        raise RowError("window_days")
     if opens.month_offset not in (0, 1):
         raise RowError("window_opens_late")
-    try:
-        rule = WindowRule(opens, closes)
-    except ValueError as exc:
-        text = str(exc)
-        code = "window_days" if "1..31" in text else "window_order" if "after" in text else "window_too_long"
-        raise RowError(code) from exc
+    if (closes.month_offset, closes.day) < (opens.month_offset, opens.day):
+        raise RowError("window_order")
+    if (closes.month_offset, closes.day) >= (opens.month_offset + 1, opens.day):
+        raise RowError("window_too_long")
     # e.g. day 31 to day 30 of the next month: in February both clamp to the 28th, so January's window
     # still runs when February's opens.
     month = _CHECK_FROM
     for _ in range(_CHECK_MONTHS):
-        _, end = rule.bounds(month)
-        start_next, _ = rule.bounds(month.plus(1))
-        if end > start_next:
+        if closes.date_in(month) >= opens.date_in(month.plus(1)):
             raise RowError("window_overlaps", first=month.label, second=month.plus(1).label)
         month = month.plus(1)
-    return rule
+    try:
+        return WindowRule(opens, closes)
+    except ValueError as exc:  # a rule the domain refuses for a reason not named above
+        raise RowError("window_overlaps", first="some month", second="the next") from exc
 
 
 # ---- rows of each kind ------------------------------------------------------------------------------
@@ -471,7 +473,7 @@ def _meter(line: int, raw: dict[str, str]) -> MeterRow:
     previous_value = None
     if raw["previous_value"]:
         try:
-            previous_value = parse_value(raw["previous_value"], None)
+            previous_value = parse_value(raw["previous_value"])
         except InvalidValue as exc:
             raise RowError("bad_number", column="previous_value", value=raw["previous_value"]) from exc
         if digits is not None and len(str(int(previous_value)).lstrip("0")) > digits:
@@ -508,7 +510,7 @@ _PARSERS = {
 # ---- what billing owns of a meter -------------------------------------------------------------------
 
 # Written by every import. Everything else of a meter (its readings `current`, bot switch and amount,
-# usual use, the people linked to its account) belongs to the service and no import touches it.
+# usage profile, the people linked to its account) belongs to the service and no import touches it.
 BILLING_FIELDS = (
     "organization_id",
     "kind",

@@ -3,7 +3,7 @@
 One file at a time, its kind told by its header (organizations, accounts, meters: load them in that
 order, since meters name both). Loading the same file twice changes nothing. Billing owns the account
 item and a meter's descriptive fields (`billing_files.BILLING_FIELDS`); the service owns readings,
-bots, usual use and links, and no import writes them. Requests: BatchGetItem for what is stored,
+bots, usage profile and links, and no import writes them. Requests: BatchGetItem for what is stored,
 BatchWriteItem for what is new, one conditional UpdateItem per changed meter, all in parallel.
 """
 

@@ -12,15 +12,16 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from ekc.domain.model import Account, AccountBundle, Meter
+from ekc.domain.months import Month
 from ekc.domain.values import format_value
-from ekc.exceptions import NotFound
+from ekc.exceptions import Conflict, NotFound
 from ekc.storage import convert, keys
 from ekc.storage.base import errors, is_condition_failure
 from ekc.storage.items import AccountItem, AccountLinkItem, Item, MeterItem
 from ekc.storage.ports import MeterKey
 
-# What `update_meter` may change: domain field -> the item attribute holding it. The rest of a meter
-# (its readings, bot amount, usual use) is the service's; a change there is a programming error.
+# What `update_meter` may change: domain field -> the item attribute holding it. The rest of a meter (its
+# readings, bot amount, usage profile, daily count) is the service's; a change there is a programming error.
 UPDATABLE = {
     "organization_id": "org_id",
     "kind": "kind",
@@ -174,7 +175,10 @@ class DynamoAccounts:
             convert.meter_to(meter).save()
 
     def set_bot(self, meter: Meter, enabled: bool, amount: Decimal) -> Meter:
-        """Switch a meter's bot, entering or leaving the bots' index: 1 UpdateItem, if the meter exists."""
+        """Switch a meter's bot, entering or leaving the bots' index: 1 UpdateItem.
+
+        Only if the meter exists (NotFound) and was not re-sealed since it was read (Conflict).
+        """
         item = MeterItem(keys.account_pk(meter.account), keys.meter_sk(meter.id))
         index_key = keys.bot_index_pk(meter.organization_id, keys.shard_of(meter.id))
         with errors():
@@ -185,25 +189,46 @@ class DynamoAccounts:
                         MeterItem.bot_amount.set(format_value(amount)),
                         MeterItem.bot_pk.set(index_key) if enabled else MeterItem.bot_pk.remove(),
                     ],
-                    condition=MeterItem.pk.exists(),
+                    condition=MeterItem.pk.exists() & (MeterItem.seal_epoch == meter.seal_epoch),
                 )
             except UpdateError as exc:
-                if is_condition_failure(exc):
+                if not is_condition_failure(exc):
+                    raise
+                # Gone, or re-sealed since it was read (its bot went off): say which.
+                try:
+                    MeterItem.get(keys.account_pk(meter.account), keys.meter_sk(meter.id))
+                except MeterItem.DoesNotExist:
                     raise NotFound() from exc
-                raise
+                raise Conflict("meter_resealed") from exc
         return convert.meter_from(item, meter.account)
 
-    def set_seal_epoch(self, account: str, meter_id: str, epoch: int) -> Meter:
-        """Record a verification or re-sealing; the bot goes off and leaves the index: 1 UpdateItem."""
+    def set_seal_epoch(
+        self,
+        account: str,
+        meter_id: str,
+        epoch: int,
+        opening: Decimal | None = None,
+        opening_month: Month | None = None,
+    ) -> Meter:
+        """Record a verification or re-sealing; the bot goes off and leaves the index: 1 UpdateItem.
+
+        With an opening value (the new dial's first reading), later readings are compared with it.
+        """
         item = MeterItem(keys.account_pk(account), keys.meter_sk(meter_id))
+        actions = [
+            MeterItem.seal_epoch.set(epoch),
+            MeterItem.bot_enabled.set(False),
+            MeterItem.bot_pk.remove(),
+        ]
+        if opening is not None and opening_month is not None:
+            actions += [
+                MeterItem.opening_value.set(format_value(opening)),
+                MeterItem.opening_month.set(str(opening_month)),
+            ]
         with errors():
             try:
                 item.update(
-                    actions=[
-                        MeterItem.seal_epoch.set(epoch),
-                        MeterItem.bot_enabled.set(False),
-                        MeterItem.bot_pk.remove(),
-                    ],
+                    actions=actions,
                     condition=MeterItem.pk.exists() & (MeterItem.seal_epoch < epoch),
                 )
             except UpdateError as exc:

@@ -10,6 +10,7 @@ from ekc.domain.identity import Channel, Origin
 from ekc.domain.kinds import MeterKind, Unit
 from ekc.domain.model import Account, Debt, Meter, Organization, Submission
 from ekc.domain.months import Month
+from ekc.domain.plausibility import UsageProfile
 from ekc.domain.values import Warning, WarningCode, format_value
 from ekc.domain.windows import DayOfMonth, WindowRule
 from ekc.storage import keys
@@ -18,6 +19,7 @@ from ekc.storage.items import (
     AccountItem,
     DebtMap,
     MeterItem,
+    MonthItem,
     OrganizationMap,
     ReadingItem,
     WarningMap,
@@ -130,8 +132,11 @@ def meter_from(item: MeterItem, account: str) -> Meter:
         bot_enabled=bool(item.bot_enabled),
         bot_amount=Decimal(item.bot_amount or "0"),
         seal_epoch=int(item.seal_epoch or 0),
-        usual=dec(item.usual),
-        usual_months=int(item.usual_months or 0),
+        usage=UsageProfile.from_text(item.usage),
+        opening_value=dec(item.opening_value),
+        opening_month=Month.parse(item.opening_month) if item.opening_month else None,
+        day=date.fromisoformat(item.day) if item.day else None,
+        day_count=int(item.day_count or 0),
         sealed_on=date.fromisoformat(item.sealed_on) if item.sealed_on else None,
         retired_on=date.fromisoformat(item.retired_on) if item.retired_on else None,
     )
@@ -169,8 +174,11 @@ def meter_to(meter: Meter) -> MeterItem:
         bot_enabled=meter.bot_enabled,
         bot_amount=format_value(meter.bot_amount),
         seal_epoch=meter.seal_epoch,
-        usual=None if meter.usual is None else format_value(meter.usual),
-        usual_months=meter.usual_months,
+        usage=meter.usage.to_text() if meter.usage.uses else None,
+        opening_value=None if meter.opening_value is None else format_value(meter.opening_value),
+        opening_month=None if meter.opening_month is None else str(meter.opening_month),
+        day=meter.day.isoformat() if meter.day else None,
+        day_count=meter.day_count,
         sealed_on=meter.sealed_on.isoformat() if meter.sealed_on else None,
         retired_on=meter.retired_on.isoformat() if meter.retired_on else None,
         org_pk=org_index_key(meter),
@@ -207,7 +215,7 @@ def new_meter_attributes(meter: Meter) -> dict[str, dict[str, object]]:
         "bot_enabled": {"BOOL": meter.bot_enabled},
         "bot_amount": {"S": format_value(meter.bot_amount)},
         "seal_epoch": {"N": str(meter.seal_epoch)},
-        "usual_months": {"N": str(meter.usual_months)},
+        "day_count": {"N": str(meter.day_count)},
     }
     optional = (
         ("digits", "N", meter.digits),
@@ -215,7 +223,10 @@ def new_meter_attributes(meter: Meter) -> dict[str, dict[str, object]]:
         ("next_verification", "S", meter.next_verification.isoformat() if meter.next_verification else None),
         ("prev_value", "S", None if meter.previous_value is None else format_value(meter.previous_value)),
         ("prev_month", "S", None if meter.previous_month is None else str(meter.previous_month)),
-        ("usual", "S", None if meter.usual is None else format_value(meter.usual)),
+        ("usage", "S", meter.usage.to_text() if meter.usage.uses else None),
+        ("opening_value", "S", None if meter.opening_value is None else format_value(meter.opening_value)),
+        ("opening_month", "S", None if meter.opening_month is None else str(meter.opening_month)),
+        ("day", "S", meter.day.isoformat() if meter.day else None),
         ("sealed_on", "S", meter.sealed_on.isoformat() if meter.sealed_on else None),
         ("retired_on", "S", meter.retired_on.isoformat() if meter.retired_on else None),
         ("org_pk", "S", org_index_key(meter)),
@@ -245,6 +256,30 @@ def reading_to(s: Submission, account: str) -> ReadingItem:
         consumption=None if s.consumption is None else format_value(s.consumption),
         warnings=warnings_to(s.warnings),
     )
+
+
+def month_to(s: Submission, account: str) -> MonthItem:
+    """A submission as its month's winner."""
+    return MonthItem(
+        keys.history_pk(s.meter_id),
+        keys.month_sk(str(s.billing_month)),
+        meter_id=s.meter_id,
+        account=account,
+        billing_month=str(s.billing_month),
+        value=format_value(s.value),
+        at=iso(s.at),
+        channel=str(s.channel),
+        who=s.origin.who,
+        ip=s.origin.ip,
+        phone=s.origin.phone,
+        consumption=None if s.consumption is None else format_value(s.consumption),
+        warnings=warnings_to(s.warnings),
+    )
+
+
+def month_from(item: MonthItem) -> Submission:
+    """A month's winner as a Submission."""
+    return reading_from(item)  # type: ignore[arg-type]
 
 
 def reading_from(item: ReadingItem) -> Submission:

@@ -136,8 +136,11 @@ class MeterItem(Item, discriminator="Meter"):
     bot_enabled = BooleanAttribute(default=False)
     bot_amount = UnicodeAttribute(default="0.000")
     seal_epoch = NumberAttribute(default=0)
-    usual = UnicodeAttribute(null=True)
-    usual_months = NumberAttribute(default=0)
+    usage = UnicodeAttribute(null=True)  # plausibility.UsageProfile.to_text(): the last 13 months of use
+    opening_value = UnicodeAttribute(null=True)
+    opening_month = UnicodeAttribute(null=True)
+    day = UnicodeAttribute(null=True)  # Kyiv date of the last resident submission
+    day_count = NumberAttribute(default=0)
     # Billing's date of the last verification or re-sealing; a later one switches the bot off.
     sealed_on = UnicodeAttribute(null=True)
     # Set when billing stopped listing the meter: no readings, out of both indexes, history kept.
@@ -208,6 +211,31 @@ class ReadingItem(Item, discriminator="Reading"):
     warnings = ListAttribute(of=WarningMap, default=list)
 
 
+class MonthItem(Item, discriminator="Month"):
+    """pk=MTR#<meter id> sk=M#<YYYY-MM>: a billing month's winning reading, whatever the corrections."""
+
+    meter_id = UnicodeAttribute()
+    account = UnicodeAttribute()
+    billing_month = UnicodeAttribute()
+    value = UnicodeAttribute()
+    at = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    who = UnicodeAttribute()
+    ip = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    consumption = UnicodeAttribute(null=True)
+    warnings = ListAttribute(of=WarningMap, default=list)
+
+
+class SaveItem(Item, discriminator="Save"):
+    """pk=SAVE#<account>#<key hash> sk=SAVE: one press of "save" (a message, a call's step), so a retry
+    is recognised as the same submission; written in the save's own transaction; `ttl` two days."""
+
+    state = UnicodeAttribute()  # "saved", or "abandoned" when a lost answer was settled as not saved
+    saved = MapAttribute(default=dict)  # meter id -> value saved
+    at = UnicodeAttribute()
+
+
 class NoticeItem(Item, discriminator="Notice"):
     """pk=PERSON#<id> sk=NOTICE#<server time>#<id>: to tell the person in their next conversation."""
 
@@ -234,6 +262,8 @@ MODELS: tuple[type[Item], ...] = (
     LoginItem,
     SessionItem,
     ReadingItem,
+    MonthItem,
+    SaveItem,
     NoticeItem,
     AttemptsItem,
 )

@@ -11,6 +11,8 @@ LOGIN_SK = "LOGIN"
 SESSION_SK = "SESSION"
 LINK_PREFIX = "LINK#"
 READING_PREFIX = "R#"
+MONTH_PREFIX = "M#"
+SAVE_SK = "SAVE"
 NOTICE_PREFIX = "NOTICE#"
 
 # Meters are spread over this many partitions of each organization index, so that no index partition
@@ -37,6 +39,16 @@ def history_pk(meter_id: str) -> str:
 def reading_sk(at_iso: str, suffix: str) -> str:
     """A history item, ordered by server time; the suffix keeps two in one microsecond apart."""
     return f"{READING_PREFIX}{at_iso}#{suffix}"
+
+
+def month_sk(billing_month: str) -> str:
+    """A billing month's winner in its meter's history partition."""
+    return f"{MONTH_PREFIX}{billing_month}"
+
+
+def save_pk(account: str, key: str) -> str:
+    """One submission's idempotency marker: the client's key, hashed (any length, any characters)."""
+    return f"SAVE#{account}#{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
 
 def person_pk(person_id: str) -> str:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from ekc.domain.model import Account, AccountBundle, Meter, Organization, Submission
+from ekc.domain.months import Month
 from ekc.domain.notices import Notice
 
 
@@ -65,6 +66,39 @@ class LoginRecord:
     password_hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """A page of a meter's submissions, newest first, and the cursor of the next page (None: no more)."""
+
+    submissions: list[Submission]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveMarker:
+    """What became of one submission key: "saved" (with meter id -> value) or "abandoned"."""
+
+    state: str
+    saved: dict[str, str]
+
+
+class SaveReplayed(Exception):
+    """A submission key that was already used: nothing new was written."""
+
+    def __init__(self, marker: SaveMarker | None) -> None:
+        self.marker = marker
+        super().__init__("replayed")
+
+
+class OutcomeUnknown(Exception):
+    """The write was sent but its answer never came: settle the key to learn what happened."""
+
+    def __init__(self, account: str, key: str) -> None:
+        self.account = account
+        self.key = key
+        super().__init__("outcome unknown")
+
+
 class Catalogue(Protocol):
     """The organizations and their windows."""
 
@@ -100,8 +134,16 @@ class Accounts(Protocol):
         """Switch a meter's bot; NotFound if there is no such meter."""
         ...
 
-    def set_seal_epoch(self, account: str, meter_id: str, epoch: int) -> Meter:
-        """Record a verification or re-sealing (the bot goes off); a replay changes nothing."""
+    def set_seal_epoch(
+        self,
+        account: str,
+        meter_id: str,
+        epoch: int,
+        opening: Decimal | None = None,
+        opening_month: Month | None = None,
+    ) -> Meter:
+        """Record a verification or re-sealing (the bot goes off, an opening value may be set);
+        a replay changes nothing."""
         ...
 
     def meter_keys(self, org_id: str, shard: int, *, bots_only: bool) -> Iterator[MeterKey]:
@@ -141,12 +183,27 @@ class Accounts(Protocol):
 class Readings(Protocol):
     """Accepted submissions and the meters' current values, written together."""
 
-    def record_readings(self, writes: list[ReadingWrite]) -> list[bool]:
-        """Write all or nothing; per write, True when its condition refused it (a race)."""
+    def record_readings(self, writes: list[ReadingWrite], *, key: str | None = None) -> list[bool]:
+        """Write all or nothing; per write, True when its condition refused it (a race).
+
+        With a key: SaveReplayed if it was used before; OutcomeUnknown if the answer was lost.
+        """
         ...
 
-    def history(self, meter_id: str, limit: int = 500) -> list[Submission]:
-        """A meter's submissions, newest first."""
+    def marker(self, account: str, key: str) -> SaveMarker | None:
+        """What became of a submission key, if it was used."""
+        ...
+
+    def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
+        """After a lost answer: "saved" if it was applied, else "abandoned" for good."""
+        ...
+
+    def history(self, meter_id: str, limit: int = 50, before: str | None = None) -> HistoryPage:
+        """A page of a meter's submissions, newest first."""
+        ...
+
+    def months(self, meter_id: str, count: int = 25) -> list[Submission]:
+        """The winners of the meter's last `count` billing months, oldest first."""
         ...
 
     def import_history(self, account: str, submissions: list[Submission]) -> None:
