@@ -198,6 +198,7 @@ def _print_urls(base: str, endpoint: str) -> None:
     print(f"  API       {base}/api/")
     print(f"  OpenAPI   {base}/api/openapi.json")
     print(f"  routes    {base}/_local/routes")
+    print(f"  Viber     {base}/_local/viber/  (chat simulator; the fake Viber API is under /_local/viber/pa)")
     print(f"  DynamoDB  aws dynamodb list-tables --endpoint-url {endpoint}")
     if not (ROOT / "frontend" / "index.html").is_file():
         print("NOTICE: frontend/index.html is missing: the cabinet page answers 404", file=sys.stderr)
@@ -244,6 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             # Later: local-only tools (the Viber chat and phone keypad simulators) mount here,
             # e.g. gateway.mount("/_local/viber", ...), serving VIBER_API_URL's fake too.
+            from local import viber_fake
+
+            viber_fake.mount(gateway)
             server.gateway = gateway
 
             _print_urls(server.url, endpoint)

@@ -139,6 +139,22 @@ def test_build_web_api_function_holds_its_handler_and_not_the_layer(built: dict[
     assert not (WEB_API / "ekc").exists()
 
 
+def test_build_viber_function_holds_viberbot_for_the_architecture_and_not_the_layer(
+    built: dict[str, Any],
+) -> None:
+    # Given the built Viber webhook
+    viber = BUILD / "ViberWebhookFunction"
+    # Then it holds its handler and its own dependencies (viberbot, requests), not the layer's package
+    assert (viber / "app.py").is_file()
+    assert (viber / "viberbot" / "__init__.py").is_file()
+    assert (viber / "requests" / "__init__.py").is_file()
+    assert not (viber / "ekc").exists()
+    assert not (LAYER / "viberbot").exists(), "viberbot belongs to the Viber function, not the shared layer"
+    # And any compiled module in it is for the functions' architecture
+    for binary in viber.rglob("*.so"):
+        assert elf_machine(binary) == ELF_MACHINES[built["architecture"]], binary
+
+
 # ---- bytecode --------------------------------------------------------------------------------------------
 
 
