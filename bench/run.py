@@ -9,7 +9,8 @@ same makefile method, bytecode included), laid out as Lambda lays it out and rea
   a floor handler with the same libraries and requests through one client (bench/floors/), in pairs;
 - web_api's import over the floor's import, both with web_api's collector policy;
 - the import from the built layer without bytecode (as before) and from the source tree, for scale;
-- bench/local_stack.py's figures, when that module exists.
+- bench/local_stack.py's figures, when that module exists;
+- bench/billing_import.py's: the billing import over raw BatchWriteItem (gated), the print run's rate.
 
 Writes bench/results.json, prints it, and exits 1 when a goal is missed.
 
@@ -478,6 +479,11 @@ def main(argv: list[str] | None = None) -> int:
         warm_up_dynamodb(endpoint)
         web_api = measure_web_api(build, endpoint, args.pairs, args.rounds)
     stack = local_stack_figures()
+    progress("the billing import against raw BatchWriteItem, the print run's codes (bench/billing_import.py)")
+    from bench import billing_import  # imported here: it starts its own DynamoDB Local
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        billing = billing_import.measure()
 
     imports = web_api["imports"]
     results: dict[str, Any] = {
@@ -517,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
             "build": str(build.directory.relative_to(ROOT)),
         },
     }
-    goals = dict(GOALS)
+    results["import"], results["qr"] = billing["import"], billing["qr"]
+    goals = dict(GOALS) | billing_import.GOALS
     if stack is not None:
         results["local_stack"] = stack
         goals.update(LOCAL_STACK_GOALS)

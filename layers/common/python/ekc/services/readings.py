@@ -138,6 +138,8 @@ class SaveOutcome:
 def _views(meters: list[Meter], orgs: dict[str, Organization], now: datetime) -> list[MeterView]:
     views = []
     for meter in meters:
+        if meter.retired_on is not None:  # billing no longer lists it: no readings (its history stays)
+            continue
         org = orgs.get(meter.organization_id)
         if org is None:
             logger.error(
