@@ -34,7 +34,7 @@ invoke: $(STAMP)
 	@test -n "$(FUNCTION)" || { echo "usage: make invoke FUNCTION=<LogicalId> [EVENT=<event.json>] [PORT=$(PORT)]"; exit 2; }
 	$(PY) -m local.invoke --port $(PORT) $(FUNCTION) $(EVENT)
 
-# Beside a running `make run`: DYNAMODB_ENDPOINT=<what it printed> (docs/billing-import.md).
+# Beside a running `make run`, which leaves its endpoints in .local/stack.env (docs/billing-import.md).
 import: $(STAMP)
 	$(if $(DIR),,$(error usage: make import DIR=<folder with the billing CSV files>))
 	PYTHONPATH=.:layers/common/python $(PY) -m local.billing_import $(DIR)

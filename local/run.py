@@ -337,6 +337,26 @@ def _print_urls(base: str, endpoint: str, s3_endpoint: str, scheduler: Scheduler
         print("NOTICE: frontend/index.html is missing: the cabinet page answers 404", file=sys.stderr)
 
 
+STACK_ENV = ROOT / ".local" / "stack.env"
+STACK_ENV_NAMES = (
+    "TABLE_NAME",
+    "IDEMPOTENCY_TABLE",
+    "DATA_BUCKET",
+    "AWS_REGION",
+    "PUBLIC_BASE_URL",
+    "LOCAL_NOW",
+)
+
+
+def _write_stack_env(stack: contextlib.ExitStack, url: str, endpoint: str, s3_endpoint: str) -> None:
+    """Leave the running stack's endpoints for the local tools; removed when the stack stops."""
+    values = {"STACK_URL": url, "DYNAMODB_ENDPOINT": endpoint, "S3_ENDPOINT_URL": s3_endpoint}
+    values |= {name: os.environ[name] for name in STACK_ENV_NAMES if os.environ.get(name)}
+    STACK_ENV.parent.mkdir(parents=True, exist_ok=True)
+    STACK_ENV.write_text("".join(f"{name}={value}\n" for name, value in values.items()), encoding="utf-8")
+    stack.callback(lambda: STACK_ENV.unlink(missing_ok=True))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start everything, print where it is, serve until Ctrl-C or SIGTERM."""
     args = _parse_args(argv)
@@ -432,6 +452,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             _print_urls(server.url, endpoint, s3_endpoint, scheduler)
             _print_demo(demo)
+            if data_dir is not None:
+                # `make import`, `make qr` and `make close-window` in another terminal find the stack here.
+                _write_stack_env(stack, server.url, endpoint, s3_endpoint)
             print("Press Ctrl-C to stop.")
             print(f"READY {server.url}", flush=True)
             server.serve_forever()
