@@ -61,6 +61,7 @@ class FakeAccounts:
         self.accounts: dict[str, Account] = {}
         self.meters: dict[str, Meter] = {}  # by meter id (ids are unique across accounts)
         self.linked: dict[str, dict[str, datetime]] = defaultdict(dict)  # account -> person id -> linked at
+        self.generations: dict[str, int] = {}  # account -> token generation, once raised
 
     def load_account(self, number: str) -> AccountBundle | None:
         """The account with its meters and linked people, or None."""
@@ -69,26 +70,26 @@ class FakeAccounts:
             return None
         meters = sorted((m for m in self.meters.values() if m.account == number), key=lambda m: m.id)
         since = dict(self.linked.get(number, {}))
-        return AccountBundle(account, meters, frozenset(since), since)
+        return AccountBundle(account, meters, frozenset(since), since, self.generations.get(number, 0))
 
     def get_account(self, number: str) -> Account | None:
         """The account alone, or None."""
         return self.accounts.get(number)
 
     def put_account(self, account: Account) -> None:
-        """Create or replace an account; its token generation stays what it was (only a bump changes it)."""
-        stored = self.accounts.get(account.number)
-        self.accounts[account.number] = replace(
-            account, token_generation=stored.token_generation if stored else 0
-        )
+        """Create or replace an account (its token generation is kept apart and stays)."""
+        self.accounts[account.number] = account
 
     def bump_token_generation(self, number: str) -> int:
         """Raise the account's token generation by one; NotFound if there is no such account."""
-        stored = self.accounts.get(number)
-        if stored is None:
+        if number not in self.accounts:
             raise NotFound()
-        self.accounts[number] = replace(stored, token_generation=stored.token_generation + 1)
-        return stored.token_generation + 1
+        self.generations[number] = self.generations.get(number, 0) + 1
+        return self.generations[number]
+
+    def token_generations(self, numbers: list[str]) -> dict[str, int]:
+        """Each account's token generation (0 when never raised)."""
+        return {n: self.generations.get(n, 0) for n in numbers}
 
     def put_meter(self, meter: Meter) -> None:
         """Create or replace a meter."""

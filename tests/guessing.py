@@ -136,7 +136,8 @@ def service_link_by_qr(stores: Stores) -> LinkByQr:
     from ekc.services import accounts, qrcodes
 
     def link(caller: PersonCaller, account: Account, now: datetime) -> object:
-        token = qrcodes.invoice_links(account, now).viber.split("context=", 1)[1]
+        generation = stores.accounts.token_generations([account.number])[account.number]
+        token = qrcodes.invoice_links(account.number, generation, now).viber.split("context=", 1)[1]
         return accounts.link_by_token(caller, token, stores=stores, now=now)
 
     return link

@@ -82,3 +82,30 @@ def test_print_run_for_one_organization_into_the_bucket(demo: Any, stores: Any) 
     ]
     (row,) = _rows(files.get(f"{prefix}links.csv") or b"")
     assert decode_png(files.get(f"{prefix}viber/77777.png") or b"") == [row["viber_link"]]
+
+
+def test_print_run_after_a_revocation_prints_live_codes_and_old_ones_die(
+    demo: Any, stores: Any, web: Browser, tmp_path: Path
+) -> None:
+    from ekc.domain.identity import SystemCaller
+
+    # Given 77777's codes printed last month, then its holder's request to revoke them
+    before = _rows(print_run_links(tmp_path / "before", stores))
+    revoked = accounts.revoke_access(
+        SystemCaller("operator:test"), "77777", unlink_everyone=False, stores=stores
+    )
+    # When the next print run runs
+    after = _rows(print_run_links(tmp_path / "after", stores))
+    # Then 77777's new web code signs in and its old one does not; 88888's old code still works
+    assert revoked.generation == 1
+    old_77777, new_77777 = (next(r for r in rows if r["account"] == "77777") for rows in (before, after))
+    old_88888 = next(r for r in before if r["account"] == "88888")
+    for row, status in ((old_77777, 401), (new_77777, 200), (old_88888, 200)):
+        token = urlsplit(row["web_link"]).fragment.removeprefix("/qr/")
+        assert Browser(web.handler).call("POST", "/api/auth/qr", {"token": token}).status == status, row
+
+
+def print_run_links(folder: Path, stores: Any) -> bytes:
+    """A print run of the demo city into `folder`, in this process; its links.csv."""
+    print_run(MONTH, FolderSink(folder), stores=stores, now=NOW, processes=1)
+    return (folder / "links.csv").read_bytes()

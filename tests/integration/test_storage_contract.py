@@ -283,15 +283,17 @@ def test_contract_a_reservation_with_no_room_left_writes_nothing(stores: Stores)
 def test_contract_token_generation_rises_and_survives_a_reimport(stores: Stores) -> None:
     _seed(stores)
     # Given an account at generation 0
-    assert stores.accounts.get_account("77777").token_generation == 0  # type: ignore[union-attr]
-    # When an operator raises it twice, and billing re-imports the account with new data
+    assert stores.accounts.token_generations(["77777", "12345"]) == {"77777": 0, "12345": 0}
+    # When an operator raises it twice, and billing re-imports the account with new data, both ways
     assert stores.accounts.bump_token_generation("77777") == 1
     assert stores.accounts.bump_token_generation("77777") == 2
-    stores.accounts.put_account(replace(ACCOUNT, address="вул. Нова, 1", token_generation=0))
-    # Then the generation is 2, whatever the import said, and the import's data is there
+    stores.accounts.put_account(replace(ACCOUNT, address="вул. Нова, 1"))
+    stores.accounts.put_accounts([replace(ACCOUNT, address="вул. Нова, 2")])
+    # Then the generation is 2 whatever the imports wrote, and the import's data is there
     bundle = stores.accounts.load_account("77777")
     assert bundle is not None
-    assert (bundle.account.token_generation, bundle.account.address) == (2, "вул. Нова, 1")
+    assert (bundle.token_generation, bundle.account.address) == (2, "вул. Нова, 2")
+    assert stores.accounts.token_generations(["77777"]) == {"77777": 2}
     # and there is no generation to raise for an account that does not exist
     from ekc.exceptions import NotFound
 

@@ -249,7 +249,7 @@ def test_revoking_an_accounts_tokens_ends_its_qr_sessions(
     # When the holder asks the billing centre to revoke 77777's tokens (an operator runs it)
     revoked = accounts.revoke_access(SystemCaller("operator:test"), "77777", unlink_everyone=False)
     assert revoked.generation == 1
-    assert table.get_item(Key={"pk": "ACC#77777", "sk": "ACCOUNT"})["Item"]["token_generation"] == 1
+    assert table.get_item(Key={"pk": "ACC#77777", "sk": "TOKENS"})["Item"]["generation"] == 1
     # Then the QR session is signed out at its next request, whichever it is
     for path in ("/api/accounts/77777", "/api/me"):
         answer = web.call("GET", path)

@@ -63,12 +63,12 @@ def counted(stores: FakeStores) -> int:
 
 def printed_viber_token(account: Account) -> str:
     """The Viber QR's token of the account's current invoice."""
-    return qrcodes.invoice_links(account, NOW).viber.split("context=", 1)[1]
+    return qrcodes.invoice_links(account.number, 0, NOW).viber.split("context=", 1)[1]
 
 
 def printed_web_token(account: Account) -> str:
     """The web QR's token of the account's current invoice."""
-    return qrcodes.invoice_links(account, NOW).web.rsplit("/", 1)[1]
+    return qrcodes.invoice_links(account.number, 0, NOW).web.rsplit("/", 1)[1]
 
 
 # ---- the code alone ---------------------------------------------------------------------------------

@@ -44,8 +44,6 @@ class Account:
     city: str
     city_code: str
     debt: Debt | None = None
-    # Raised to void every QR token of the account, printed or handed out (ekc.tokens, docs/runbook.md).
-    token_generation: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,3 +167,5 @@ class AccountBundle:
     linked_people: frozenset[str] = frozenset()
     # When each linked person's link was made: a token handed out through a link names it (ekc.tokens).
     linked_since: dict[str, datetime] = field(default_factory=dict)
+    # Raised to void every QR token of the account, printed or handed out (ekc.tokens, docs/runbook.md).
+    token_generation: int = 0

@@ -43,7 +43,7 @@ def load_for(caller: Caller, number: str, stores: Stores) -> AccountBundle:
 def grant_holds(grant: Grant | TokenClaims, bundle: AccountBundle) -> bool:
     """Whether a token (or a session opened by one) is still good for this account: same generation,
     and, for a token a cabinet handed out, the person's link that handed it out is still there."""
-    if grant.generation != bundle.account.token_generation:
+    if grant.generation != bundle.token_generation:
         return False
     if grant.link is None:
         return True

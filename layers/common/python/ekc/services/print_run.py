@@ -143,8 +143,12 @@ def print_run(
 ) -> PrintRun:
     """Write links.csv and every account's QR images for `month`; images made in `processes` workers."""
     now = now or clock.now()
-    numbers = list(accounts) if accounts is not None else accounts_of(organization, stores or get_stores())
-    links = [(n, qrcodes.viber_link(n, now), qrcodes.web_link(n, now)) for n in numbers]
+    stores = stores or get_stores()
+    numbers = list(accounts) if accounts is not None else accounts_of(organization, stores)
+    # Each account's QR token generation: a code printed under an older one would be dead on arrival.
+    generations = stores.accounts.token_generations(numbers)
+    printed = [(n, qrcodes.invoice_links(n, generations[n], now)) for n in numbers]
+    links = [(number, pair.viber, pair.web) for number, pair in printed]
     report = progress or (lambda *_: None)
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")

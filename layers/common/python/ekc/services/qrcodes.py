@@ -1,7 +1,7 @@
 """The invoice's two QR codes for an account: the Viber deep link and the web sign-in link.
 
 Two kinds of tokens are made here (ekc/tokens.py):
-- **printed** ones (`invoice_links`, the print run): the account's current token generation, no link;
+- **printed** ones (`invoice_links`, the print run): the account's token generation, no link;
   the web one expires like an invoice does, the Viber one never (revoked by raising the generation);
 - **handed out** ones (`account_qr`, the cabinet's QR images for a linked person): also tied to that
   person's link, so they die when the person unlinks, and valid `cabinet_qr_token_days` at most.
@@ -19,7 +19,6 @@ from urllib.parse import quote
 from ekc import clock
 from ekc.config import link_settings
 from ekc.domain.identity import Caller, PersonCaller, SystemCaller
-from ekc.domain.model import Account
 from ekc.exceptions import Forbidden, NotFound
 from ekc.services import access
 from ekc.storage import get_stores
@@ -51,32 +50,32 @@ def _web_url(token: str) -> str:
     return f"{link_settings().public_base_url}/#/qr/{token}"
 
 
-def _token(purpose: Purpose, account: Account, expires: datetime | None, link: bytes | None = None) -> str:
+def _token(
+    purpose: Purpose, number: str, generation: int, expires: datetime | None, link: bytes | None = None
+) -> str:
     secret = link_settings().token_signing_key.get_secret_value()
-    generation = account.token_generation
-    return make_token(secret, purpose, account.number, expires, generation=generation, link=link)
+    return make_token(secret, purpose, number, expires, generation=generation, link=link)
 
 
-def invoice_links(account: Account, now: datetime) -> InvoiceLinks:
-    """The print run: both links of an account's invoice, under its current token generation."""
+def invoice_links(number: str, generation: int, now: datetime) -> InvoiceLinks:
+    """The print run: both links of an account's invoice, under the account's token generation
+    (`Accounts.token_generations`); under an older one they would be dead on arrival."""
     expires = web_token_expiry(now, link_settings().web_qr_token_days)
     return InvoiceLinks(
-        viber=_viber_url(_token(Purpose.VIBER_LINK, account, None)),
-        web=_web_url(_token(Purpose.WEB_SIGN_IN, account, expires)),
+        viber=_viber_url(_token(Purpose.VIBER_LINK, number, generation, None)),
+        web=_web_url(_token(Purpose.WEB_SIGN_IN, number, generation, expires)),
     )
 
 
 def viber_link(number: str, now: datetime | None = None, *, generation: int = 0) -> str:
-    """viber://pa?chatURI=...&context=<token>: a printed Viber link, under `generation` (a print run
-    uses `invoice_links`, which takes the generation from the account; a wrong one only makes a dead code)."""
-    account = Account(number, "", "", "", "", "", token_generation=generation)
-    return invoice_links(account, now or clock.now()).viber
+    """viber://pa?chatURI=...&context=<token>: a printed Viber link, under `generation` (a wrong one only
+    makes a dead code: the print run passes each account's, docs/runbook.md for one account)."""
+    return invoice_links(number, generation, now or clock.now()).viber
 
 
 def web_link(number: str, now: datetime | None = None, *, generation: int = 0) -> str:
     """<site>/#/qr/<token>: a printed web sign-in link, under `generation` (see `viber_link`)."""
-    account = Account(number, "", "", "", "", "", token_generation=generation)
-    return invoice_links(account, now or clock.now()).web
+    return invoice_links(number, generation, now or clock.now()).web
 
 
 def render(data: str, image_format: str) -> tuple[bytes, str]:
@@ -115,12 +114,13 @@ def account_qr(
     now = now or clock.now()
     bundle = access.load_for(caller, number, stores or get_stores())
     if isinstance(caller, SystemCaller):
-        links = invoice_links(bundle.account, now)
+        links = invoice_links(number, bundle.token_generation, now)
         return render(links.viber if kind is QrKind.VIBER else links.web, image_format)
     link = link_id(caller.person_id, bundle.linked_since[caller.person_id])
     expires = now + timedelta(days=link_settings().cabinet_qr_token_days)
+    generation = bundle.token_generation
     if kind is QrKind.VIBER:
-        data = _viber_url(_token(Purpose.VIBER_LINK, bundle.account, expires, link))
+        data = _viber_url(_token(Purpose.VIBER_LINK, number, generation, expires, link))
     else:
-        data = _web_url(_token(Purpose.WEB_SIGN_IN, bundle.account, expires, link))
+        data = _web_url(_token(Purpose.WEB_SIGN_IN, number, generation, expires, link))
     return render(data, image_format)

@@ -18,7 +18,7 @@ from ekc.domain.values import format_value
 from ekc.exceptions import Conflict, NotFound
 from ekc.storage import convert, keys
 from ekc.storage.base import errors, is_condition_failure
-from ekc.storage.items import AccountItem, AccountLinkItem, Item, MeterItem
+from ekc.storage.items import AccountItem, AccountLinkItem, AccountTokensItem, Item, MeterItem
 from ekc.storage.ports import MeterKey
 
 # What `update_meter` may change: domain field -> the item attribute holding it. The rest of a meter (its
@@ -144,10 +144,13 @@ class DynamoAccounts:
         account: Account | None = None
         meters: list[Meter] = []
         since: dict[str, datetime] = {}
+        generation = 0
         with errors():
             for item in Item.query(keys.account_pk(number)):
                 if isinstance(item, AccountItem):
                     account = convert.account_from(item)
+                elif isinstance(item, AccountTokensItem):
+                    generation = int(item.generation)
                 elif isinstance(item, MeterItem):
                     meters.append(convert.meter_from(item, number))
                 elif isinstance(item, AccountLinkItem):
@@ -155,7 +158,7 @@ class DynamoAccounts:
         if account is None:
             return None
         meters.sort(key=lambda m: m.id)
-        return AccountBundle(account, meters, frozenset(since), since)
+        return AccountBundle(account, meters, frozenset(since), since, generation)
 
     def get_account(self, number: str) -> Account | None:
         """One account without its meters: 1 GetItem."""
@@ -166,36 +169,29 @@ class DynamoAccounts:
                 return None
 
     def put_account(self, account: Account) -> None:
-        """Create or replace an account (seed, billing import): 1 UpdateItem.
-
-        Every attribute billing owns is written; the token generation is not, so a re-import can never
-        bring back tokens an operator revoked (only `bump_token_generation` changes it).
-        """
-        item = convert.account_to(account)
-        actions = [
-            AccountItem.number.set(account.number),
-            AccountItem.src.set(account.src),
-            AccountItem.holder.set(account.holder),
-            AccountItem.address.set(account.address),
-            AccountItem.city.set(account.city),
-            AccountItem.city_code.set(account.city_code),
-            AccountItem.type.set(AccountItem),
-            AccountItem.debt.set(item.debt) if item.debt is not None else AccountItem.debt.remove(),
-        ]
+        """Create or replace an account (seed, billing import): 1 PutItem (not the token generation)."""
         with errors():
-            AccountItem(keys.account_pk(account.number), keys.ACCOUNT_SK).update(actions=actions)
+            convert.account_to(account).save()
 
     def bump_token_generation(self, number: str) -> int:
-        """Raise the account's token generation: 1 UpdateItem (ADD), if the account exists."""
-        item = AccountItem(keys.account_pk(number), keys.ACCOUNT_SK)
+        """Raise the account's token generation: 1 GetItem (the account exists) + 1 UpdateItem (ADD)."""
+        if self.get_account(number) is None:
+            raise NotFound()
+        item = AccountTokensItem(keys.account_pk(number), keys.TOKENS_SK)
         with errors():
-            try:
-                item.update(actions=[AccountItem.token_generation.add(1)], condition=AccountItem.pk.exists())
-            except UpdateError as exc:
-                if is_condition_failure(exc):
-                    raise NotFound() from exc
-                raise
-        return int(item.token_generation or 0)
+            # The discriminator is set too: the first bump creates the item.
+            item.update(
+                actions=[AccountTokensItem.generation.add(1), AccountTokensItem.type.set(AccountTokensItem)]
+            )
+        return int(item.generation)
+
+    def token_generations(self, numbers: list[str]) -> dict[str, int]:
+        """The token generation of each account (0 when never raised): BatchGetItem, 100 keys a request."""
+        found = dict.fromkeys(numbers, 0)
+        with errors():
+            for item in AccountTokensItem.batch_get([(keys.account_pk(n), keys.TOKENS_SK) for n in numbers]):
+                found[item.pk.removeprefix("ACC#")] = int(item.generation)
+        return found
 
     def put_meter(self, meter: Meter) -> None:
         """Create or replace a meter with its index keys (seed, billing import): 1 PutItem."""

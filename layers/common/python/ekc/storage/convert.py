@@ -54,16 +54,7 @@ def account_from(item: AccountItem) -> Account:
     if item.debt is not None:
         d = item.debt
         debt = Debt(Decimal(d.amount), d.recipient, d.iban, d.purpose)
-    return Account(
-        item.number,
-        item.src,
-        item.holder,
-        item.address,
-        item.city,
-        item.city_code,
-        debt,
-        int(item.token_generation or 0),
-    )
+    return Account(item.number, item.src, item.holder, item.address, item.city, item.city_code, debt)
 
 
 def account_to(account: Account) -> AccountItem:

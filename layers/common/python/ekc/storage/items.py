@@ -79,9 +79,13 @@ class AccountItem(Item, discriminator="Account"):
     city = UnicodeAttribute()
     city_code = UnicodeAttribute()
     debt = DebtMap(null=True)
-    # Raised by an operator (accounts.revoke_access) to void every QR token of the account; absent = 0.
-    # Billing's imports never write it (DynamoAccounts.put_account updates the other attributes only).
-    token_generation = NumberAttribute(null=True)
+
+
+class AccountTokensItem(Item, discriminator="AccountTokens"):
+    """pk=ACC#<number> sk=TOKENS: the account's QR token generation (absent item = 0), raised by an
+    operator's revocation. Its own item: billing's imports write the Account item whole."""
+
+    generation = NumberAttribute(default=0)
 
 
 class WarningMap(MapAttribute):
@@ -272,6 +276,7 @@ class AttemptsItem(Item, discriminator="Attempts"):
 MODELS: tuple[type[Item], ...] = (
     CatalogItem,
     AccountItem,
+    AccountTokensItem,
     MeterItem,
     AccountLinkItem,
     PersonLinkItem,

@@ -178,6 +178,10 @@ class Accounts(Protocol):
         """Raise the account's token generation by one (voiding its tokens); the new one. NotFound if none."""
         ...
 
+    def token_generations(self, numbers: list[str]) -> dict[str, int]:
+        """Each account's token generation (0 when never raised), for the print run."""
+        ...
+
     def meter_keys(self, org_id: str, shard: int, *, bots_only: bool) -> Iterator[MeterKey]:
         """One shard of an organization's live meters, or of those whose bot is on (never a Scan)."""
         ...
