@@ -65,7 +65,7 @@ def test_signin_answers_the_same_for_unknown_email_and_wrong_password(web: Brows
     )
     assert wrong.status == unknown.status == 401
     assert wrong.json == unknown.json
-    assert "Невірна" in wrong.json["error"]["message"]
+    assert wrong.json["error"]["message"] == "Неправильна електронна пошта або пароль."
 
 
 def test_signin_is_rate_limited_per_email(web: Browser) -> None:

@@ -78,22 +78,13 @@ class Doors(Shape):
     viber: str = Field(description="A viber://pa?chatURI=... link that opens the public account.")
 
 
-class NumberRules(Shape):
-    """How a typed number is read (`ekc.domain.values`): the page checks the same before sending."""
-
-    pattern: str = Field(description="A regular expression (JavaScript and Python) a value must match.")
-    max_decimals: int
-    max_integer_digits: int
-
-
 class PageConfig(Shape):
-    """What the page needs to know before anyone signs in."""
+    """What the page needs to know before anyone signs in. The page checks no value itself: readings,
+    amounts and codes go to the API as typed, and each refusal comes back with its reason."""
 
     doors: Doors
     recovery: bool = Field(description="Whether password recovery by e-mail works here.")
-    value: NumberRules
-    password_min_length: int
-    link_code_pattern: str
+    password_min_length: int = Field(description="For the sign-up form's hint")
     save_timeout_seconds: int = Field(description="How long the page waits for a save before saying so.")
 
 
