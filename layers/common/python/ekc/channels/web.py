@@ -337,9 +337,14 @@ def submission(s: Submission, unit: Unit | None = None) -> shapes.Submission:
 
 
 def meter_name(v: MeterView) -> str:
-    """The kind in words, with the note: 'Холодна вода, кухня'; a meter is never 'дані відсутні'."""
+    """The kind in words, with the note where it tells the meters apart: 'Холодна вода, кухня'.
+
+    Billing's notes either say where a meter is ("кухня") or merely restate what it is ("газовий
+    лічильник"); the latter adds nothing to the kind in words. A meter is never 'дані відсутні'.
+    """
     kind = KIND_NAMES[v.meter.kind]
-    return f"{kind}, {v.meter.note}" if v.meter.note else kind
+    note = v.meter.note.strip()
+    return f"{kind}, {note}" if note and "лічильник" not in note.lower() else kind
 
 
 def bot_label(v: MeterView) -> str:
