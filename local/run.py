@@ -20,6 +20,9 @@ from typing import Any
 
 from local.dynamodb import client, start_dynamodb
 from local.gateway import Gateway, GatewayServer, ModuleLoader, make_server
+from local.mailbox import MAILBOX
+from local.mailbox import MOUNT as MAILBOX_MOUNT
+from local.mailbox import environment as mailbox_environment
 from local.tables import ROOT, Route, create_tables, http_routes, parameter_default, table_env_vars
 
 DEFAULT_DATA_DIR = ROOT / ".local" / "ddb"
@@ -109,6 +112,7 @@ def choose_environment(
         # Where the local fake of Viber's REST API is mounted (the chat simulator provides it).
         "VIBER_API_URL": (f"{base_url}/_local/viber/pa", "this gateway"),
         "TWILIO_AUTH_TOKEN": ("local-twilio-auth-token", "dummy"),
+        **mailbox_environment(base_url),
         "POWERTOOLS_SERVICE_NAME": ("local", "fallback; each function's template value applies to it"),
         # No X-Ray daemon runs locally; the tracer would only complain.
         "POWERTOOLS_TRACE_DISABLED": ("true", "default"),
@@ -198,6 +202,7 @@ def _print_urls(base: str, endpoint: str) -> None:
     print(f"  API       {base}/api/")
     print(f"  OpenAPI   {base}/api/openapi.json")
     print(f"  routes    {base}/_local/routes")
+    print(f"  mail      {base}{MAILBOX_MOUNT}/  (letters the cabinet sent)")
     print(f"  DynamoDB  aws dynamodb list-tables --endpoint-url {endpoint}")
     if not (ROOT / "frontend" / "index.html").is_file():
         print("NOTICE: frontend/index.html is missing: the cabinet page answers 404", file=sys.stderr)
@@ -244,6 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             # Later: local-only tools (the Viber chat and phone keypad simulators) mount here,
             # e.g. gateway.mount("/_local/viber", ...), serving VIBER_API_URL's fake too.
+            gateway.mount(MAILBOX_MOUNT, MAILBOX.gateway_app)
             server.gateway = gateway
 
             _print_urls(server.url, endpoint)

@@ -323,26 +323,35 @@ def _no_route(_exc: Exception) -> Response:
 # ---- the document --------------------------------------------------------------------------------------
 
 
+def _describe_security() -> None:
+    """The cookie and the CSRF header as the document's security schemes (routes name which they need)."""
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+
+    app.configure_openapi(
+        title="Показники лічильників: API кабінету",
+        version="2.0.0",
+        security_schemes={
+            "session": APIKey(
+                name=SESSION_COOKIE,
+                in_=APIKeyIn.cookie,
+                description="Set by signing in (HttpOnly, Secure, SameSite=Strict): 30 days, 12 h by QR.",
+            ),
+            "csrf": APIKey(
+                name=CSRF_HEADER,
+                in_=APIKeyIn.header,
+                description="The `csrf` of the sign-in answer or of GET /api/me, on state-changing requests.",
+            ),
+        },
+    )
+
+
+_describe_security()
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document, built once per container, with only the answers this API really gives."""
-    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
-
-    schemes = {
-        "session": APIKey(
-            name=SESSION_COOKIE,
-            in_=APIKeyIn.cookie,
-            description="Set by signing in (HttpOnly, Secure, SameSite=Strict); 30 days, 12 hours from a QR.",
-        ),
-        "csrf": APIKey(
-            name=CSRF_HEADER,
-            in_=APIKeyIn.header,
-            description="The `csrf` of the sign-in answer or of GET /api/me, on state-changing requests.",
-        ),
-    }
-    text = app.get_openapi_json_schema(
-        title="Показники лічильників: API кабінету", version="2.0.0", security_schemes=schemes
-    )
+    text = app.get_openapi_json_schema()
     document = json.loads(text)
     # Powertools documents a 422 on every route; this API answers a malformed request with 400.
     for item in document.get("paths", {}).values():
