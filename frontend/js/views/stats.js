@@ -58,9 +58,10 @@ function chartSection(months, unit) {
 /** The chart's numbers as a table, with the marks in words. */
 function monthsTable(months, unit) {
   const note = (mo) => ({ bot: T.stats.markBot, lower: T.stats.markLower }[monthMark(mo)] || '');
-  return h('div', { class: 'table-wrap' },
+  // Focusable, so a keyboard can scroll it when it is wider than a phone.
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': 'months-caption' },
     h('table', { class: 'table table--compact', id: 'months' },
-      h('caption', {}, `${T.stats.chartTable}, ${unit}`),
+      h('caption', { id: 'months-caption' }, `${T.stats.chartTable}, ${unit}`),
       h('thead', {}, h('tr', {},
         [T.stats.month, T.stats.value, T.stats.consumption, T.stats.note].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, months.map((mo) => h('tr', { 'data-mark': monthMark(mo) || null },
