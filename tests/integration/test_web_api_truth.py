@@ -87,14 +87,22 @@ def test_a_save_whose_request_was_lost_says_nothing_saved_and_stays_so(
     assert late.status == 503 and _history_values(table, "77777.3") == []
 
 
-def test_a_replayed_save_does_not_overwrite_a_later_correction(web: Browser, table: Any) -> None:
-    # Given 6300 saved, then corrected to 6230 by a second press
+def test_a_replayed_save_does_not_overwrite_a_later_correction(
+    web: Browser, table: Any, clock_at: Any
+) -> None:
+    from datetime import timedelta
+
+    from tests.integration.conftest import NOW
+
+    # Given 6300 saved, then corrected to 6230 by a second press a second later
     web.sign_in()
     first = {"rows": [{"meter_id": "77777.1", "value": "6300"}]}
     assert (
         web.call("POST", "/api/accounts/77777/readings", first, headers={"idempotency-key": "k1"}).status
         == 200
     )
+    # (history is ordered by server time; two saves in the same pinned instant would tie)
+    clock_at(NOW + timedelta(seconds=1))
     fix = {"rows": [{"meter_id": "77777.1", "value": "6230"}]}
     assert (
         web.call("POST", "/api/accounts/77777/readings", fix, headers={"idempotency-key": "k2"}).status == 200
