@@ -79,3 +79,15 @@ def test_changing_route_refuses_a_missing_or_wrong_csrf_token(
     assert "cur_value" not in meter and meter["bot_enabled"] is False
     assert [a["number"] for a in web.call("GET", "/api/accounts").json["accounts"]] == ["77777"]
     assert web.cookie == session_cookie and web.call("GET", "/api/me").status == 200
+
+
+def test_a_session_checked_by_the_middleware_never_serves_the_next_request(web: Browser) -> None:
+    # Given a signed-in save, whose session the CSRF middleware resolved for the route
+    web.sign_in()
+    body = {"rows": [{"meter_id": "77777.2", "value": "202"}]}
+    assert web.call("POST", "/api/accounts/77777/readings", body).status == 200
+    # When the next request to the same container comes without a cookie
+    anonymous = Browser(web.handler)
+    # Then it is not signed in: the resolved session lived for that one request only
+    assert anonymous.call("GET", "/api/accounts").status == 401
+    assert anonymous.call("POST", "/api/accounts/77777/readings", body).status == 401
