@@ -2,9 +2,8 @@
 `/_local/mail/` that shows every letter sent (newest first), so password recovery can be tried locally.
 
 The web API sends with the same boto3 code as in AWS, only pointed here by MAIL_ENDPOINT_URL; the
-signature boto3 adds is not checked (nothing here is secret). Letters live in memory until the stack
-stops. Two faces: `Mailbox.wsgi` (a WSGI app, for gateways that mount WSGI) and `Mailbox.gateway_app`
-(local.gateway's `Request -> Response`).
+signature boto3 adds is not checked (nothing here is secret). Letters live in memory, in the gateway's
+process, until the stack stops; `Mailbox.wsgi` is what `local.gateway` mounts.
 """
 
 from __future__ import annotations
@@ -112,14 +111,6 @@ class Mailbox:
         )
         start_response(f"{status} {'OK' if status < 400 else 'Error'}", [("Content-Type", content_type)])
         return [payload]
-
-    def gateway_app(self, request: Any) -> Any:
-        """local.gateway's `Request -> Response` (the raw path still carries the mount)."""
-        from local.gateway import Response
-
-        path = request.raw_path.removeprefix(MOUNT)
-        status, content_type, payload = self.answer(request.method, path, request.body)
-        return Response(status, [("Content-Type", content_type)], payload, "mail")
 
 
 MAILBOX = Mailbox()

@@ -35,6 +35,7 @@ from ekc.storage.ports import (
     SaveReplayed,
     SessionRecord,
     Stores,
+    ViberIdentity,
 )
 
 
@@ -206,6 +207,12 @@ class FakeReadings:
     def marker(self, account: str, key: str) -> SaveMarker | None:
         """What became of a submission key."""
         return self.markers.get((account, key))
+
+    def claim(self, account: str, key: str, now: datetime) -> None:
+        """Mark a key answered without a write; SaveReplayed if it was used before."""
+        if (account, key) in self.markers:
+            raise SaveReplayed(self.markers[(account, key)])
+        self.markers[(account, key)] = SaveMarker("answered", {})
 
     def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
         """ "saved" if the key's save was applied, else "abandoned" for good."""
@@ -381,6 +388,38 @@ class FakeMailer:
         return f"fake-{len(self.sent)}"
 
 
+class FakeViberUsers:
+    """Viber identities in memory."""
+
+    def __init__(self, people: FakePeople) -> None:
+        self._people = people
+        self.identities: dict[str, ViberIdentity] = {}
+        self.profiles: set[str] = set()  # person ids with a profile made for a Viber user
+
+    def get(self, viber_id: str) -> ViberIdentity | None:
+        """The identity of a Viber user, or None."""
+        return self.identities.get(viber_id)
+
+    def create(self, identity: ViberIdentity, now: datetime) -> ViberIdentity:
+        """Record a new Viber user; if they already exist, the stored identity wins."""
+        stored = self.identities.get(identity.viber_id)
+        if stored is not None:
+            return stored
+        if identity.person_id in self.profiles or identity.person_id in self._people.emails:
+            raise Conflict()
+        self.identities[identity.viber_id] = identity
+        self.profiles.add(identity.person_id)
+        return identity
+
+    def set_subscribed(self, viber_id: str, subscribed: bool, now: datetime) -> bool:
+        """Remember (un)subscribing of a known Viber user; False if unknown."""
+        stored = self.identities.get(viber_id)
+        if stored is None:
+            return False
+        self.identities[viber_id] = replace(stored, subscribed=subscribed)
+        return True
+
+
 class FakeStores(Stores):
     """Every store in memory, wired to each other as the DynamoDB ones share one table."""
 
@@ -395,6 +434,7 @@ class FakeStores(Stores):
             people=people,
             attempts=FakeAttempts(),
             recovery=FakeRecovery(people),
+            viber_users=FakeViberUsers(people),
         )
 
     # Typed shortcuts for tests.
@@ -412,6 +452,11 @@ class FakeStores(Stores):
     def fake_people(self) -> FakePeople:
         """The people store, as the fake it is."""
         return self.people  # type: ignore[return-value]
+
+    @property
+    def fake_viber_users(self) -> FakeViberUsers:
+        """The Viber users store, as the fake it is."""
+        return self.viber_users  # type: ignore[return-value]
 
     @property
     def fake_attempts(self) -> FakeAttempts:

@@ -224,7 +224,9 @@ class SaveItem(Item, discriminator="Save"):
     """pk=SAVE#<account>#<key hash> sk=SAVE: one press of "save" (a message, a call's step), so a retry
     is recognised as the same submission; written in the save's own transaction; `ttl` two days."""
 
-    state = UnicodeAttribute()  # "saved", or "abandoned" when a lost answer was settled as not saved
+    # "saved"; "answered" (nothing to write: a question, a refusal); "abandoned" (a lost answer settled
+    # as not saved, which now never can be)
+    state = UnicodeAttribute()
     saved = MapAttribute(default=dict)  # meter id -> value saved
     at = UnicodeAttribute()
 
@@ -237,6 +239,15 @@ class NoticeItem(Item, discriminator="Notice"):
     meter_id = UnicodeAttribute(null=True)
     params = MapAttribute(default=dict)
     at = UnicodeAttribute()
+
+
+class ViberIdentityItem(Item, discriminator="ViberIdentity"):
+    """pk=VIBER#<Viber user id> sk=IDENTITY: the person a Viber user is, and whether they are subscribed."""
+
+    person_id = UnicodeAttribute()
+    subscribed = BooleanAttribute(default=True)
+    created_at = UnicodeAttribute()
+    changed_at = UnicodeAttribute()
 
 
 class AttemptsItem(Item, discriminator="Attempts"):
@@ -273,6 +284,7 @@ MODELS: tuple[type[Item], ...] = (
     MonthItem,
     SaveItem,
     NoticeItem,
+    ViberIdentityItem,
     AttemptsItem,
     ResetItem,
     QuotaItem,

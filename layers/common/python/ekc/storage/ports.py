@@ -59,6 +59,15 @@ class MeterKey:
 
 
 @dataclass(frozen=True, slots=True)
+class ViberIdentity:
+    """A Viber user as the bot knows them: the person they are, and whether they may be messaged."""
+
+    viber_id: str
+    person_id: str
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class LoginRecord:
     """An e-mail login."""
 
@@ -188,6 +197,10 @@ class Readings(Protocol):
         """What became of a submission key, if it was used."""
         ...
 
+    def claim(self, account: str, key: str, now: datetime) -> None:
+        """Mark a key answered without a write; SaveReplayed if it was used before."""
+        ...
+
     def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
         """After a lost answer: "saved" if it was applied, else "abandoned" for good."""
         ...
@@ -271,6 +284,22 @@ class Attempts(Protocol):
         ...
 
 
+class ViberUsers(Protocol):
+    """Viber users and the people they are (one Viber user is one person; a person may later have more)."""
+
+    def get(self, viber_id: str) -> ViberIdentity | None:
+        """The identity of a Viber user, or None if the bot has never met them."""
+        ...
+
+    def create(self, identity: ViberIdentity, now: datetime) -> ViberIdentity:
+        """Record a new Viber user and their person; if they already exist, the stored identity wins."""
+        ...
+
+    def set_subscribed(self, viber_id: str, subscribed: bool, now: datetime) -> bool:
+        """Remember (un)subscribing of a known Viber user; False if the bot has never met them."""
+        ...
+
+
 class Files(Protocol):
     """Objects in the data bucket (exports, imports), by key."""
 
@@ -318,3 +347,4 @@ class Stores:
     people: People
     attempts: Attempts
     recovery: Recovery
+    viber_users: ViberUsers

@@ -101,6 +101,16 @@ class DynamoReadings:
                 return None
         return SaveMarker(item.state, dict(item.saved.as_dict()) if item.saved else {})
 
+    def claim(self, account: str, key: str, now: datetime) -> None:
+        """Mark a key as answered without a write; SaveReplayed if it was used before: 1 PutItem."""
+        with errors():
+            try:
+                _marker(account, key, "answered", {}, now).save(condition=SaveItem.pk.does_not_exist())
+            except PutError as exc:
+                if not is_condition_failure(exc):
+                    raise
+                raise SaveReplayed(self.marker(account, key)) from exc
+
     def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
         """After a lost answer: was the save applied? 1 PutItem (+1 GetItem when it was).
 
