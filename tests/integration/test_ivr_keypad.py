@@ -96,7 +96,9 @@ def test_ivr_keypad_gas_reading_with_decimals_is_read_back_saved_and_shown_in_th
 def test_ivr_keypad_two_meters_of_a_kind_are_chosen_by_their_note(ivr: Any, table: Any, stores: Any) -> None:
     # Given 77777 with a second cold water meter, in the bathroom
     kitchen = next(m for m in stores.accounts.load_account("77777").meters if m.id == "77777.3")
-    stores.accounts.put_meter(replace(kitchen, id="77777.5", serial="7254700", note="ванна", usage=kitchen.usage))
+    stores.accounts.put_meter(
+        replace(kitchen, id="77777.5", serial="7254700", note="ванна", usage=kitchen.usage)
+    )
     call = keypad_call(ivr)
     enter_account(call)
     # When the caller chooses cold water
@@ -162,7 +164,9 @@ def test_ivr_keypad_repeat_key_says_the_prompt_again_at_any_step(ivr: Any) -> No
     # At the account question
     first = call.heard
     call.press("9")
-    assert call.heard == "Введіть номер вашого особового рахунку і натисніть решітку." and first.endswith(call.heard)
+    assert call.heard == "Введіть номер вашого особового рахунку і натисніть решітку." and first.endswith(
+        call.heard
+    )
     # At the read-back
     call.press("77777#")
     readback = call.heard
@@ -211,7 +215,9 @@ def test_ivr_keypad_wrong_keys_are_named_and_count_like_silence(ivr: Any) -> Non
     assert "Попередній показник: двісті один кубічний метр." in call.heard
     # And a reading with two decimal points is refused with the reason
     call.press("20*1*5#")
-    assert call.heard.startswith("Показник має складатися з цифр; дробову частину відокремлюйте однією зірочкою.")
+    assert call.heard.startswith(
+        "Показник має складатися з цифр; дробову частину відокремлюйте однією зірочкою."
+    )
     call.press("201*1234#")
     assert call.heard.startswith("Після зірочки можна ввести не більше трьох цифр.")
 
@@ -239,7 +245,9 @@ def test_ivr_keypad_retried_webhook_never_saves_twice(ivr: Any, table: Any) -> N
     assert meter["cur_value"] == "207.000"
 
 
-def test_ivr_keypad_an_implausible_reading_is_read_out_and_saved_only_when_confirmed(ivr: Any, table: Any) -> None:
+def test_ivr_keypad_an_implausible_reading_is_read_out_and_saved_only_when_confirmed(
+    ivr: Any, table: Any
+) -> None:
     call = keypad_call(ivr)
     enter_account(call)
     call.press("2")
@@ -247,7 +255,10 @@ def test_ivr_keypad_an_implausible_reading_is_read_out_and_saved_only_when_confi
     call.press("2201#")
     call.press("1")
     # Then the robot reads the use out against the usual one and asks again, having saved nothing
-    assert "Показник дві тисячі двісті один кубічний метр означає витрату дві тисячі кубічних метрів" in call.heard
+    assert (
+        "Показник дві тисячі двісті один кубічний метр означає витрату дві тисячі кубічних метрів"
+        in call.heard
+    )
     assert "Якщо показник правильний, натисніть 1" in call.heard
     assert history(table, "77777.2") == []
     # When they say it is right
@@ -258,7 +269,9 @@ def test_ivr_keypad_an_implausible_reading_is_read_out_and_saved_only_when_confi
     assert "confirmed_high" in [w["code"] for w in item["warnings"]]
 
 
-def test_ivr_keypad_unknown_account_is_refused_and_counted_per_number_and_account(ivr: Any, table: Any) -> None:
+def test_ivr_keypad_unknown_account_is_refused_and_counted_per_number_and_account(
+    ivr: Any, table: Any
+) -> None:
     call = keypad_call(ivr)
     call.dial()
     # When the caller keys an account that does not exist
