@@ -100,7 +100,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if not _signed(event, form):
         # Someone who is not the provider, or a misconfigured token or PUBLIC_BASE_URL (an alarm watches).
         logger.warning("webhook signature refused", extra={"line": str(line)})
-        count("PhoneSignatureRefused", "line", str(line))
+        count("PhoneSignatureRefused", "door", "phone")
         return _plain(HTTPStatus.FORBIDDEN)
     sid = form.get("CallSid", "")
     if not sid:

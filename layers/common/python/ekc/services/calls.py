@@ -248,6 +248,7 @@ def answer(
     except StorageUnavailable:
         # Only reads get here (a save says "not saved" itself): nothing was written, call again later.
         logger.warning("storage unavailable during a call", extra={"step": str(state.step)})
+        count("PhoneTrouble", "door", "phone")
         return flow.end(Phrase.TROUBLE, Phrase.GOODBYE, reason="trouble")
     except NotFound:
         # The account or its meter went away during the call (billing removed it): nothing to do.
@@ -616,6 +617,7 @@ class _Flow:
             )
         except StorageUnavailable as exc:
             logger.warning("phone save failed", extra={"code": exc.code})
+            count("PhoneTrouble", "door", "phone")
             said = Said(Phrase.NOT_SAVED, {"code": exc.code})
             return self.go(Step.NOT_SAVED, (said,), confirmed=confirmed)
         # The views after the write: the next prompt needs no other read.
