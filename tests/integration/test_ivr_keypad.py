@@ -256,7 +256,7 @@ def test_ivr_keypad_an_implausible_reading_is_read_out_and_saved_only_when_confi
     call.press("1")
     # Then the robot reads the use out against the usual one and asks again, having saved nothing
     assert (
-        "Показник дві тисячі двісті один кубічний метр означає витрату дві тисячі кубічних метрів"
+        "Показник: дві тисячі двісті один кубічний метр. Витрата за ним становить дві тисячі кубічних метрів"
         in call.heard
     )
     assert "Якщо показник правильний, натисніть 1" in call.heard

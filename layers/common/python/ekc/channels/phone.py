@@ -198,13 +198,14 @@ def _when(moment: datetime) -> str:
 
 
 def _question(question: Question, unit: str) -> str:
+    """Why a reading needs confirming, its numbers in the nominative (after a colon or "становить")."""
     value = _quantity(question.value, unit)
     if question.code == "more_digits_than_dial":
         digits = question.digits or 0
         noun = plural(digits, "цифра", "цифри", "цифр")
         return (
-            f"У показнику {value} більше цифр до коми, ніж у цього лічильника за нашими даними: "
-            f"{say_number(Decimal(digits))} {noun}."
+            f"Показник: {value}. У ньому більше цифр до коми, ніж у цього лічильника за нашими даними: "
+            f"у нього {say_number(Decimal(digits))} {noun}."
         )
     months = question.months
     period = (
@@ -214,9 +215,12 @@ def _question(question: Question, unit: str) -> str:
     )
     consumption = "" if question.consumption is None else _quantity(question.consumption, unit)
     if question.usual is None:
-        return f"Показник {value} означає незвично велику витрату: {consumption}{period}."
+        return f"Показник: {value}. Витрата за ним становить {consumption}{period}: це незвично багато."
     usual = _quantity(question.usual, unit)
-    return f"Показник {value} означає витрату {consumption}{period}, а зазвичай за цей час — близько {usual}."
+    return (
+        f"Показник: {value}. Витрата за ним становить {consumption}{period}, "
+        f"а звичайна витрата за цей час — {usual}."
+    )
 
 
 def _warning(code: WarningCode, numbers: Mapping[str, Decimal], unit: str) -> str | None:
