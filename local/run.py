@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from local import phone_simulator
 from local.dynamodb import client, start_dynamodb
 from local.gateway import Gateway, GatewayServer, ModuleLoader, make_server
 from local.tables import ROOT, Route, create_tables, http_routes, parameter_default, table_env_vars
@@ -198,6 +199,7 @@ def _print_urls(base: str, endpoint: str) -> None:
     print(f"  API       {base}/api/")
     print(f"  OpenAPI   {base}/api/openapi.json")
     print(f"  routes    {base}/_local/routes")
+    print(f"  phone     {base}/_local/phone/  (simulator of the keypad and voice lines)")
     print(f"  DynamoDB  aws dynamodb list-tables --endpoint-url {endpoint}")
     if not (ROOT / "frontend" / "index.html").is_file():
         print("NOTICE: frontend/index.html is missing: the cabinet page answers 404", file=sys.stderr)
@@ -244,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             # Later: local-only tools (the Viber chat and phone keypad simulators) mount here,
             # e.g. gateway.mount("/_local/viber", ...), serving VIBER_API_URL's fake too.
+            gateway.mount(phone_simulator.PREFIX, phone_simulator.app)
             server.gateway = gateway
 
             _print_urls(server.url, endpoint)
