@@ -76,6 +76,9 @@ def test_ivr_voice_correction_in_one_breath_is_read_back_at_once(ivr: Any, table
     assert call.heard == "Ви назвали: двісті три кубічні метри. Правильно? Скажіть «так» або «ні»."
     call.say("так")
     assert [i["value"] for i in history(table, "77777.2")] == ["203.000"]
+    # And "another meter?" may be answered with the meter itself
+    call.say("а тепер світло")
+    assert call.heard.startswith("Попередній показник: шість тисяч сто шістнадцять кіловат-годин.")
 
 
 def test_ivr_voice_garbled_transcripts_offer_the_keypad_after_two_tries(ivr: Any, table: Any) -> None:

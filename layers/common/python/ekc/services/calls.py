@@ -317,9 +317,10 @@ class _Flow:
         return new
 
     def ask(self, state: CallState, before: tuple[Said, ...]) -> Turn:
-        """Say `before`, then `state`'s prompt, and wait for its answer."""
+        """Say `before`, then `state`'s prompt (less what `before` just said), and wait for its answer."""
         new = self.next_state(state)
-        return Turn((*before, *self.prompt(new)), new, EXPECT[new.step])
+        prompt = tuple(said for said in self.prompt(new) if said not in before)
+        return Turn((*before, *prompt), new, EXPECT[new.step])
 
     def go(self, step: Step, before: tuple[Said, ...] = (), **changes: Any) -> Turn:
         """Move to `step` (with `changes` to the state) and ask its question."""
@@ -592,6 +593,10 @@ class _Flow:
 
     def _on_next(self) -> Turn:
         answer = self.yes_no()
+        if answer is None and self.speech:
+            kinds = {o.key: o.kind for o in kind_menu(self.page)}
+            if _choice(self.speech, kinds) is not None:
+                return self._on_kind()  # "газ" answers "another meter?" with the meter itself
         if answer is None:
             return self.not_understood()
         if answer:
