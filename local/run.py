@@ -18,7 +18,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from local import phone_simulator
 from local.dynamodb import client, start_dynamodb
 from local.gateway import Gateway, GatewayServer, ModuleLoader, make_server
 from local.tables import ROOT, Route, create_tables, http_routes, parameter_default, table_env_vars
@@ -199,6 +198,7 @@ def _print_urls(base: str, endpoint: str) -> None:
     print(f"  API       {base}/api/")
     print(f"  OpenAPI   {base}/api/openapi.json")
     print(f"  routes    {base}/_local/routes")
+    print(f"  Viber     {base}/_local/viber/  (chat simulator; the fake Viber API is under /_local/viber/pa)")
     print(f"  phone     {base}/_local/phone/  (simulator of the keypad and voice lines)")
     print(f"  DynamoDB  aws dynamodb list-tables --endpoint-url {endpoint}")
     if not (ROOT / "frontend" / "index.html").is_file():
@@ -246,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             # Later: local-only tools (the Viber chat and phone keypad simulators) mount here,
             # e.g. gateway.mount("/_local/viber", ...), serving VIBER_API_URL's fake too.
+            from local import phone_simulator, viber_fake
+
+            viber_fake.mount(gateway)
             gateway.mount(phone_simulator.PREFIX, phone_simulator.app)
             server.gateway = gateway
 

@@ -31,6 +31,7 @@ from ekc.storage.ports import (
     SaveReplayed,
     SessionRecord,
     Stores,
+    ViberIdentity,
 )
 
 
@@ -320,18 +321,52 @@ class FakeAttempts:
             self.expires[(key, window)] = expires
 
 
+class FakeViberUsers:
+    """Viber identities in memory."""
+
+    def __init__(self, people: FakePeople) -> None:
+        self._people = people
+        self.identities: dict[str, ViberIdentity] = {}
+        self.profiles: set[str] = set()  # person ids with a profile made for a Viber user
+
+    def get(self, viber_id: str) -> ViberIdentity | None:
+        """The identity of a Viber user, or None."""
+        return self.identities.get(viber_id)
+
+    def create(self, identity: ViberIdentity, now: datetime) -> ViberIdentity:
+        """Record a new Viber user; if they already exist, the stored identity wins."""
+        stored = self.identities.get(identity.viber_id)
+        if stored is not None:
+            return stored
+        if identity.person_id in self.profiles or identity.person_id in self._people.emails:
+            raise Conflict()
+        self.identities[identity.viber_id] = identity
+        self.profiles.add(identity.person_id)
+        return identity
+
+    def set_subscribed(self, viber_id: str, subscribed: bool, now: datetime) -> bool:
+        """Remember (un)subscribing of a known Viber user; False if unknown."""
+        stored = self.identities.get(viber_id)
+        if stored is None:
+            return False
+        self.identities[viber_id] = replace(stored, subscribed=subscribed)
+        return True
+
+
 class FakeStores(Stores):
     """Every store in memory, wired to each other as the DynamoDB ones share one table."""
 
     def __init__(self, organizations: list[Organization] | None = None) -> None:
         catalogue = FakeCatalogue(organizations)
         accounts = FakeAccounts()
+        people = FakePeople(accounts, catalogue)
         super().__init__(
             catalogue=catalogue,
             accounts=accounts,
             readings=FakeReadings(accounts),
-            people=FakePeople(accounts, catalogue),
+            people=people,
             attempts=FakeAttempts(),
+            viber_users=FakeViberUsers(people),
         )
 
     # Typed shortcuts for tests.
@@ -349,6 +384,11 @@ class FakeStores(Stores):
     def fake_people(self) -> FakePeople:
         """The people store, as the fake it is."""
         return self.people  # type: ignore[return-value]
+
+    @property
+    def fake_viber_users(self) -> FakeViberUsers:
+        """The Viber users store, as the fake it is."""
+        return self.viber_users  # type: ignore[return-value]
 
     @property
     def fake_attempts(self) -> FakeAttempts:

@@ -71,7 +71,13 @@ def test_ivr_template_has_a_log_group_and_alarms(template: dict[str, Any]) -> No
     for name in ("IvrSignatureRefusedAlarm", "IvrStorageTroubleAlarm"):
         metric = alarms[name]["MetricName"]
         assert f'count("{metric}", "door", "phone")' in code, metric
-        assert alarms[name]["Dimensions"] == [{"Name": "door", "Value": "phone"}]
+        # Powertools adds the service name to every metric's dimensions: the alarm must name it too
+        properties = merged_properties(template, functions_of(template)[FUNCTION_ID]["Properties"])
+        service = properties["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+        assert alarms[name]["Dimensions"] == [
+            {"Name": "door", "Value": "phone"},
+            {"Name": "service", "Value": service},
+        ]
 
 
 def test_ivr_handler_cold_start_imports_no_rest_client_nor_other_doors_libraries() -> None:

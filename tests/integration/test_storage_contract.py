@@ -235,3 +235,22 @@ def test_contract_notices_wait_for_their_person_until_cleared(stores: Stores) ->
     stores.people.clear_notices("p-1", [n.id for n in pending])
     assert stores.people.notices("p-1") == []
     assert [n.code for n in stores.people.notices("p-2")] == [NoticeCode.BOT_OFF_RESEALED]
+
+
+def test_contract_a_viber_user_is_one_person_and_their_subscription_is_remembered(stores: Stores) -> None:
+    # Given a Viber user the bot has never met
+    from ekc.storage.ports import ViberIdentity
+
+    assert stores.viber_users.get("vb-1==") is None
+    assert stores.viber_users.set_subscribed("vb-1==", False, T0) is False
+    # When they are recorded twice, the second time with another person id (a race of two callbacks)
+    first = stores.viber_users.create(ViberIdentity("vb-1==", "p-viber-1", True), T0)
+    second = stores.viber_users.create(ViberIdentity("vb-1==", "p-viber-2", True), T0)
+    # Then the first person id stays theirs
+    assert first == second == ViberIdentity("vb-1==", "p-viber-1", True)
+    # When they unsubscribe, then subscribe again
+    assert stores.viber_users.set_subscribed("vb-1==", False, T0) is True
+    assert stores.viber_users.get("vb-1==") == ViberIdentity("vb-1==", "p-viber-1", False)
+    stores.viber_users.set_subscribed("vb-1==", True, T0)
+    # Then the identity says so, and is still the same person
+    assert stores.viber_users.get("vb-1==") == ViberIdentity("vb-1==", "p-viber-1", True)

@@ -34,6 +34,7 @@ def get_stores() -> Stores:
     from ekc.storage.catalogue import DynamoCatalogue
     from ekc.storage.people import DynamoPeople
     from ekc.storage.readings import DynamoReadings
+    from ekc.storage.viber import DynamoViberUsers
 
     shared = connection()
     catalogue = DynamoCatalogue(storage_settings())
@@ -43,6 +44,7 @@ def get_stores() -> Stores:
         readings=DynamoReadings(shared),
         people=DynamoPeople(shared, catalogue),
         attempts=DynamoAttempts(shared),
+        viber_users=DynamoViberUsers(shared),
     )
 
 

@@ -239,6 +239,15 @@ class NoticeItem(Item, discriminator="Notice"):
     at = UnicodeAttribute()
 
 
+class ViberIdentityItem(Item, discriminator="ViberIdentity"):
+    """pk=VIBER#<Viber user id> sk=IDENTITY: the person a Viber user is, and whether they are subscribed."""
+
+    person_id = UnicodeAttribute()
+    subscribed = BooleanAttribute(default=True)
+    created_at = UnicodeAttribute()
+    changed_at = UnicodeAttribute()
+
+
 class AttemptsItem(Item, discriminator="Attempts"):
     """pk=ATTEMPTS#<what>#<whose> sk=W#<window start>: failures of a guessable thing, expired by TTL."""
 
@@ -258,5 +267,6 @@ MODELS: tuple[type[Item], ...] = (
     MonthItem,
     SaveItem,
     NoticeItem,
+    ViberIdentityItem,
     AttemptsItem,
 )

@@ -14,6 +14,7 @@ READING_PREFIX = "R#"
 MONTH_PREFIX = "M#"
 SAVE_SK = "SAVE"
 NOTICE_PREFIX = "NOTICE#"
+VIBER_IDENTITY_SK = "IDENTITY"
 
 # Meters are spread over this many partitions of each organization index, so that no index partition
 # is hot at a country's 50 million meters (docs/storage.md has the arithmetic). Changing it means
@@ -64,6 +65,11 @@ def link_sk(whose: str) -> str:
 def notice_sk(at_iso: str, suffix: str) -> str:
     """A notice in a person's partition, oldest first."""
     return f"{NOTICE_PREFIX}{at_iso}#{suffix}"
+
+
+def viber_pk(viber_id: str) -> str:
+    """A Viber user's identity: which person they are and whether they are subscribed."""
+    return f"VIBER#{viber_id}"
 
 
 def email_pk(email: str) -> str:

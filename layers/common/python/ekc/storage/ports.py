@@ -59,6 +59,15 @@ class MeterKey:
 
 
 @dataclass(frozen=True, slots=True)
+class ViberIdentity:
+    """A Viber user as the bot knows them: the person they are, and whether they may be messaged."""
+
+    viber_id: str
+    person_id: str
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class LoginRecord:
     """An e-mail login."""
 
@@ -252,6 +261,22 @@ class Attempts(Protocol):
         ...
 
 
+class ViberUsers(Protocol):
+    """Viber users and the people they are (one Viber user is one person; a person may later have more)."""
+
+    def get(self, viber_id: str) -> ViberIdentity | None:
+        """The identity of a Viber user, or None if the bot has never met them."""
+        ...
+
+    def create(self, identity: ViberIdentity, now: datetime) -> ViberIdentity:
+        """Record a new Viber user and their person; if they already exist, the stored identity wins."""
+        ...
+
+    def set_subscribed(self, viber_id: str, subscribed: bool, now: datetime) -> bool:
+        """Remember (un)subscribing of a known Viber user; False if the bot has never met them."""
+        ...
+
+
 class Files(Protocol):
     """Objects in the data bucket (exports, imports), by key."""
 
@@ -277,3 +302,4 @@ class Stores:
     readings: Readings
     people: People
     attempts: Attempts
+    viber_users: ViberUsers
