@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 STAMP := $(VENV)/.installed
 
-.PHONY: run reset test test-unit test-integration test-e2e lint format bench build deploy clean
+.PHONY: run invoke reset test test-unit test-integration test-e2e lint format bench build deploy clean import qr
 
 $(STAMP): requirements-dev.txt layers/common/python/requirements.txt functions/viber_webhook/requirements.txt \
 		functions/ivr_handler/requirements.txt
@@ -29,6 +29,21 @@ browser:
 
 run: deps
 	PORT=$(PORT) $(PY) -m local.run
+
+# One event to one function of the running stack: make invoke FUNCTION=<LogicalId> EVENT=<event.json>
+invoke: $(STAMP)
+	@test -n "$(FUNCTION)" || { echo "usage: make invoke FUNCTION=<LogicalId> [EVENT=<event.json>] [PORT=$(PORT)]"; exit 2; }
+	$(PY) -m local.invoke --port $(PORT) $(FUNCTION) $(EVENT)
+
+# Beside a running `make run`, which leaves its endpoints in .local/stack.env (docs/billing-import.md).
+import: $(STAMP)
+	$(if $(DIR),,$(error usage: make import DIR=<folder with the billing CSV files>))
+	PYTHONPATH=.:layers/common/python $(PY) -m local.billing_import $(DIR)
+
+# The invoice print run's QR codes: ORG=<organization> (default the city), MONTH=YYYY-MM, OUT=<folder>.
+qr: $(STAMP)
+	PYTHONPATH=.:layers/common/python $(PY) -m local.print_run $(if $(MONTH),--month $(MONTH)) \
+	  $(if $(ORG),--org $(ORG)) $(if $(OUT),--out $(OUT))
 
 reset:
 	rm -rf .local/ddb

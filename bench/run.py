@@ -9,7 +9,8 @@ same makefile method, bytecode included), laid out as Lambda lays it out and rea
   a floor handler with the same libraries and requests through one client (bench/floors/), in pairs;
 - web_api's import over the floor's import, both with web_api's collector policy;
 - the import from the built layer without bytecode (as before) and from the source tree, for scale;
-- bench/local_stack.py's figures, when that module exists.
+- bench/local_stack.py's figures, when that module exists;
+- bench/billing_import.py's: the billing import over raw BatchWriteItem (gated), the print run's rate.
 
 Writes bench/results.json, prints it, and exits 1 when a goal is missed.
 
@@ -299,6 +300,34 @@ def local_stack_figures() -> dict[str, Any] | None:
     return importlib.import_module("bench.local_stack").measure()
 
 
+# ---- the doors' and the rules' own benchmarks ------------------------------------------------------------
+
+# Module, where its figures go in results.json, and its goals (dotted paths into results.json).
+# Each module's measure() returns a dict; the DynamoDB request counts join `ddb_requests`.
+EXTRAS: tuple[tuple[str, str, dict[str, float]], ...] = (
+    ("bench.viber", "ddb_requests", {"ddb_requests.viber_reading_message": 3}),
+    ("bench.speech", "speech", {"speech.wrong_values": 0}),
+    ("bench.plausibility", "plausibility", {"plausibility.new.genuine_questioned": 0}),
+)
+
+
+def extra_figures(results: dict[str, Any], goals: dict[str, float]) -> None:
+    """Run each door's and rule's own benchmark that exists, adding its figures and goals."""
+    for module, key, its_goals in EXTRAS:
+        if importlib.util.find_spec(module) is None:
+            continue
+        progress(f"{module.removeprefix('bench.')} ({module.replace('.', '/')}.py)")
+        with contextlib.redirect_stdout(io.StringIO()):  # their own printouts and metric lines
+            figures = importlib.import_module(module).measure()
+        if key == "ddb_requests":
+            operations = figures.pop("operations", {})
+            results["ddb_requests"].update(figures)
+            results["ddb_requests"].setdefault("operations", {}).update(operations)
+        else:
+            results[key] = figures
+        goals.update(its_goals)
+
+
 # ---- goals -----------------------------------------------------------------------------------------------
 
 
@@ -450,6 +479,11 @@ def main(argv: list[str] | None = None) -> int:
         warm_up_dynamodb(endpoint)
         web_api = measure_web_api(build, endpoint, args.pairs, args.rounds)
     stack = local_stack_figures()
+    progress("the billing import against raw BatchWriteItem, the print run's codes (bench/billing_import.py)")
+    from bench import billing_import  # imported here: it starts its own DynamoDB Local
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        billing = billing_import.measure()
 
     imports = web_api["imports"]
     results: dict[str, Any] = {
@@ -489,10 +523,12 @@ def main(argv: list[str] | None = None) -> int:
             "build": str(build.directory.relative_to(ROOT)),
         },
     }
-    goals = dict(GOALS)
+    results["import"], results["qr"] = billing["import"], billing["qr"]
+    goals = dict(GOALS) | billing_import.GOALS
     if stack is not None:
         results["local_stack"] = stack
         goals.update(LOCAL_STACK_GOALS)
+    extra_figures(results, goals)
     results["goals"] = goals
     missed = missed_goals(results, goals)
     results["missed"] = missed

@@ -13,8 +13,8 @@ Mounted at `/_local/viber` by the local stack (`mount(gateway)`); VIBER_API_URL 
                                        Viber signs it and posted to the real webhook over HTTP.
 - `GET  /_local/viber/demo`            the demo invoice's Viber QR context (account 77777).
 
-Everything is plain functions of (method, path, query, headers, body); `gateway_app` and `wsgi_app`
-adapt it to the local gateway's `app(request) -> response` and to WSGI.
+Everything is plain functions of (method, path, query, headers, body); `wsgi_app` serves it on the
+local gateway's WSGI mount.
 """
 
 from __future__ import annotations
@@ -209,21 +209,6 @@ def _layer_on_path() -> None:
 # ---- adapters ------------------------------------------------------------------------------------
 
 
-def gateway_app(fake: ViberFake, prefix: str = PREFIX) -> Callable[[Any], Any]:
-    """The fake as the local gateway's `app(request) -> response` (local.gateway.Request/Response)."""
-    from local.gateway import Response
-
-    def app(request: Any) -> Any:
-        path = request.raw_path[len(prefix) :]
-        headers = {name.lower(): value for name, value in request.headers}
-        status, out_headers, body = fake.handle(
-            request.method, path, request.raw_query, headers, request.body
-        )
-        return Response(status, out_headers, b"" if request.method == "HEAD" else body, "viber")
-
-    return app
-
-
 def wsgi_app(fake: ViberFake) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
     """The fake as a WSGI app that sees paths relative to its mount point."""
 
@@ -252,12 +237,7 @@ def wsgi_app(fake: ViberFake) -> Callable[[dict[str, Any], Callable[..., Any]], 
 
 
 def mount(gateway: Any, fake: ViberFake | None = None) -> ViberFake:
-    """Serve the fake and the simulator at /_local/viber on the local gateway, whichever kind it is."""
-    from local import gateway as gateway_module
-
+    """Serve the fake and the simulator at /_local/viber on the local gateway (a WSGI mount)."""
     fake = fake or ViberFake()
-    if hasattr(gateway_module, "LocalApp"):  # app(Request) -> Response
-        gateway.mount(PREFIX, gateway_app(fake))
-    else:  # a WSGI gateway
-        gateway.mount(PREFIX, wsgi_app(fake))
+    gateway.mount(PREFIX, wsgi_app(fake))
     return fake

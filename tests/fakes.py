@@ -19,6 +19,7 @@ from ekc.domain.notices import Notice
 from ekc.domain.values import format_value
 from ekc.exceptions import Conflict, NotFound
 from ekc.storage import keys
+from ekc.storage.accounts import INDEXED, meter_changes
 from ekc.storage.base import iso
 from ekc.storage.ports import (
     HistoryPage,
@@ -89,9 +90,11 @@ class FakeAccounts:
         return self.meters[meter.id]
 
     def meter_keys(self, org_id: str, shard: int, *, bots_only: bool) -> Iterator[MeterKey]:
-        """One shard of an organization's meters, or of those whose bot is on."""
+        """One shard of an organization's live meters, or of those whose bot is on."""
         for meter in sorted(self.meters.values(), key=lambda m: m.id):
             if meter.organization_id != org_id or keys.shard_of(meter.id) != shard:
+                continue
+            if meter.retired_on is not None:  # out of both indexes
                 continue
             if bots_only and not meter.bot_enabled:
                 continue
@@ -101,6 +104,43 @@ class FakeAccounts:
         """Meters by key; missing ones are left out."""
         found = (self.meters.get(k.meter_id) for k in wanted)
         return [m for m, k in zip(found, wanted, strict=True) if m is not None and m.account == k.account]
+
+    def get_accounts(self, numbers: list[str]) -> list[Account]:
+        """Accounts by number; missing ones are left out."""
+        return [self.accounts[n] for n in numbers if n in self.accounts]
+
+    def existing_accounts(self, numbers: list[str]) -> set[str]:
+        """Which of these accounts exist."""
+        return {n for n in numbers if n in self.accounts}
+
+    def put_accounts(self, accounts: list[Account]) -> None:
+        """Create or replace accounts."""
+        for account in accounts:
+            self.accounts[account.number] = account
+
+    def put_meters(self, meters: list[Meter]) -> None:
+        """Create meters."""
+        for meter in meters:
+            self.meters[meter.id] = meter
+
+    def update_meter(self, read: Meter, wanted: Meter) -> bool:
+        """Billing's change of a meter, under the same conditions as DynamoDB's; False when refused."""
+        changed = meter_changes(read, wanted)
+        if not changed:
+            return True
+        stored = self.meters.get(read.id)
+        if stored is None or stored.account != read.account:
+            return False
+        if ("previous_value" in changed or "previous_month" in changed) and stored.current is not None:
+            return False
+        if "seal_epoch" in changed and stored.seal_epoch != read.seal_epoch:
+            return False
+        if any(name in changed for name in INDEXED) and (
+            stored.bot_enabled != read.bot_enabled or stored.retired_on != read.retired_on
+        ):
+            return False
+        self.meters[read.id] = replace(stored, **{name: getattr(wanted, name) for name in changed})
+        return True
 
     def set_seal_epoch(
         self,
@@ -184,6 +224,7 @@ class FakeReadings:
                 and unchanged
                 and stored_meter.bot_enabled
                 and stored_meter.seal_epoch == write.meter.seal_epoch
+                and stored_meter.retired_on is None
             )
         if not self._same_day_count(write, stored_meter):
             return False
@@ -203,6 +244,12 @@ class FakeReadings:
     def marker(self, account: str, key: str) -> SaveMarker | None:
         """What became of a submission key."""
         return self.markers.get((account, key))
+
+    def claim(self, account: str, key: str, now: datetime) -> None:
+        """Mark a key answered without a write; SaveReplayed if it was used before."""
+        if (account, key) in self.markers:
+            raise SaveReplayed(self.markers[(account, key)])
+        self.markers[(account, key)] = SaveMarker("answered", {})
 
     def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
         """ "saved" if the key's save was applied, else "abandoned" for good."""

@@ -180,16 +180,38 @@ def send(viber_id: str, turn: viber_chat.Turn) -> int:
 # ---- callbacks -------------------------------------------------------------------------------------
 
 
-@idempotent("event", key_jmespath="message_token")
-def on_message(event: dict[str, Any]) -> dict[str, int]:
-    """A resident's message: one turn of the conversation, sent back. Runs once per message_token."""
-    viber_id = event["sender"]["id"]
+def _text(event: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     message = event.get("message") if isinstance(event.get("message"), dict) else {}
     text = message.get("text") if message.get("type") == "text" else None
-    if not isinstance(text, str):
-        text = None  # a sticker, picture, file...: the conversation says it reads text only
+    # A sticker, picture, file...: the conversation says it reads text only.
+    return message, text if isinstance(text, str) else None
+
+
+def on_message(event: dict[str, Any]) -> dict[str, int]:
+    """A resident's message: one turn of the conversation, sent back, once per message_token.
+
+    A typed reading is keyed by the core's own submission key (saved or answered once, in the
+    same requests as the save); every other message goes through Powertools' idempotency.
+    """
+    message, text = _text(event)
+    if viber_chat.is_reading(event["sender"]["id"], text, message.get("tracking_data")):
+        return _turn(event)
+    return _idempotent_turn(event=event)
+
+
+@idempotent("event", key_jmespath="message_token")
+def _idempotent_turn(event: dict[str, Any]) -> dict[str, int]:
+    return _turn(event)
+
+
+def _turn(event: dict[str, Any]) -> dict[str, int]:
+    viber_id = event["sender"]["id"]
+    message, text = _text(event)
     key = f"viber-{event['message_token']}"  # the reading's own submission key: never saved twice
     turn = viber_chat.message(viber_id, text, message.get("tracking_data"), key=key)
+    if turn.replayed:
+        logger.info("viber message re-sent, already answered")
+        return {"messages": 0, "delivered": 0}
     delivered = send(viber_id, turn)
     return {"messages": len(turn.messages), "delivered": delivered}
 

@@ -8,9 +8,8 @@ Gather's action, or `/ivr/<line>` to dial) to
 URL) and forwards the request over real HTTP to the webhook at PUBLIC_BASE_URL, so the function sees
 exactly what the provider would send it.
 
-Two entry points, for either local gateway: `app(request) -> Response` (local.gateway's mounts) and
-`wsgi(environ, start_response)` (a WSGI mount); both call `handle(method, path, body)`, where `path` is
-relative to the mount.
+`wsgi(environ, start_response)` is mounted by local.run on the gateway (`gateway.mount(PREFIX, wsgi)`);
+it calls `handle(method, path, body)`, where `path` is relative to the mount.
 """
 
 from __future__ import annotations
@@ -116,17 +115,6 @@ def handle(method: str, path: str, body: bytes) -> Answer:
         return 405, [("Allow", "GET, HEAD")], b""
     headers = [("Content-Type", STATIC[name]), *PAGE_HEADERS]
     return 200, headers, (HERE / name).read_bytes()
-
-
-def app(request: Any) -> Any:
-    """Entry point for local.gateway's `mount`: a Request in, a Response out."""
-    from local.gateway import Response
-
-    path = request.raw_path.removeprefix(PREFIX)
-    if path == "":  # /_local/phone -> /_local/phone/, so the page's relative links resolve
-        return Response(308, [("Location", f"{PREFIX}/")], b"", "phone")
-    status, headers, body = handle(request.method, path, request.body)
-    return Response(status, headers, body, "phone")
 
 
 def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -287,3 +287,21 @@ def test_build_import_check_sees_a_module_compiled_and_written(tmp_path: Path) -
     assert imported.compiled_from_source == [str(tmp_path / "app.py")]
     assert _snapshot(tmp_path) != before
     assert (tmp_path / "__pycache__").is_dir()
+
+
+def test_build_template_has_no_dependency_cycle_once_sam_translates_it(built: dict[str, Any]) -> None:
+    # Given the template as CloudFormation sees it after SAM's transform (sam's own venv has the translator)
+    sam_python = ROOT / ".sam-venv" / "bin" / "python"
+    script = Path(__file__).with_name("sam_dependencies.py")
+    # When its resources' references are followed
+    result = subprocess.run(
+        [str(sam_python), str(script), str(ROOT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "AWS_DEFAULT_REGION": "eu-central-1"},
+    )
+    # Then no resource depends on itself through others (CloudFormation would refuse the stack)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "no cycle", result.stdout

@@ -35,24 +35,43 @@ def test_ivr_template_routes_equal_the_handlers_routes(template: dict[str, Any])
     )
 
 
-def test_ivr_template_function_reads_only_the_providers_token_and_answers_in_time(
-    template: dict[str, Any],
-) -> None:
+def test_ivr_template_function_reads_its_two_parameters_and_answers_in_time(template: dict[str, Any]) -> None:
     function = functions_of(template)[FUNCTION_ID]
     properties = merged_properties(template, function["Properties"])
     variables = properties["Environment"]["Variables"]
-    # The token comes from SSM, named by the stage
+    # The token comes from SSM, named by the stage, and so does the public address (Globals)
     assert variables["TWILIO_AUTH_TOKEN_PARAMETER"] == {
         "Fn::Sub": "/meter-readings/${StageName}/twilio-auth-token"
     }
-    # and the function may read that parameter and no other
+    assert variables["PUBLIC_BASE_URL_PARAMETER"] == {
+        "Fn::Sub": "/meter-readings/${StageName}/public-base-url"
+    }
+    assert "PUBLIC_BASE_URL" not in variables  # naming the API's or CloudFront's address here makes a cycle
+    # and the function may read those two parameters and no other
     ssm = [p["SSMParameterReadPolicy"] for p in properties["Policies"] if "SSMParameterReadPolicy" in p]
-    assert ssm == [{"ParameterName": {"Fn::Sub": "meter-readings/${StageName}/twilio-auth-token"}}]
+    assert ssm == [
+        {"ParameterName": {"Fn::Sub": "meter-readings/${StageName}/twilio-auth-token"}},
+        {"ParameterName": {"Fn::Sub": "meter-readings/${StageName}/public-base-url"}},
+    ]
     # The provider gives up after 15 s: the function must end (and answer) before that
     assert properties["Timeout"] < PROVIDER_TIMEOUT_SECONDS
-    # The signature covers the public URL the provider calls: it is set, from the parameter or the API
-    assert "Fn::If" in variables["PUBLIC_BASE_URL"]
     assert properties["CodeUri"] == "functions/ivr_handler/"
+
+
+def test_ivr_template_the_public_address_forwards_the_webhooks_to_the_api(template: dict[str, Any]) -> None:
+    # Given the distribution that serves the public address (the one the webhook signatures cover)
+    config = template["Resources"]["Distribution"]["Properties"]["DistributionConfig"]
+    (behaviour,) = [b for b in config["CacheBehaviors"] if b["PathPattern"] == "/ivr/*"]
+    # Then /ivr/* goes to the API, POST allowed, never cached, with the viewer's headers and query
+    assert behaviour["TargetOriginId"] == "api" and "POST" in behaviour["AllowedMethods"]
+    assert behaviour["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+    assert behaviour["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHost
+    # And the outputs give the provider the two webhook addresses at that public address
+    outputs = template["Outputs"]
+    for name, path in (("KeypadWebhookUrl", "/ivr/keypad"), ("VoiceWebhookUrl", "/ivr/voice")):
+        _, custom, default = outputs[name]["Value"]["Fn::If"]
+        assert custom == {"Fn::Sub": "${PublicBaseUrl}" + path}
+        assert default == {"Fn::Sub": "https://${Distribution.DomainName}" + path}
 
 
 def test_ivr_template_has_a_log_group_and_alarms(template: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from ekc.storage.items import MODELS, Item
 from local.tables import load_template
+from local.template import merged_properties
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -39,20 +40,6 @@ def functions_of(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for logical_id, resource in template["Resources"].items()
         if resource.get("Type") == FUNCTION_TYPE
     }
-
-
-def merged_properties(template: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
-    """A function's properties with Globals applied as SAM does: maps merge, lists add, scalars override."""
-    merged = dict((template.get("Globals") or {}).get("Function") or {})
-    for key, value in properties.items():
-        base = merged.get(key)
-        if isinstance(base, dict) and isinstance(value, dict):
-            merged[key] = {**base, **value}
-        elif isinstance(base, list) and isinstance(value, list):
-            merged[key] = base + value
-        else:
-            merged[key] = value
-    return merged
 
 
 def test_template_passes_cfn_lint() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -235,6 +235,118 @@ def test_contract_notices_wait_for_their_person_until_cleared(stores: Stores) ->
     stores.people.clear_notices("p-1", [n.id for n in pending])
     assert stores.people.notices("p-1") == []
     assert [n.code for n in stores.people.notices("p-2")] == [NoticeCode.BOT_OFF_RESEALED]
+
+
+# ---- the billing import's writes ---------------------------------------------------------------------
+
+
+def test_contract_batches_of_accounts_and_meters_round_trip(stores: Stores) -> None:
+    # Given accounts and meters written in batches, with billing's dates
+    other = replace(ACCOUNT, number="77778", debt=None)
+    stores.accounts.put_accounts([ACCOUNT, other])
+    meter = _meter(1, sealed_on=date(2021, 3, 15), next_verification=date(2027, 1, 31), serial="0012")
+    stores.accounts.put_meters([meter, _meter(2, note="")])
+    # When they are read back
+    found = stores.accounts.get_accounts(["77777", "77778", "99999"])
+    # Then they are what was written; unknown numbers are left out
+    assert sorted(found, key=lambda a: a.number) == [ACCOUNT, other]
+    assert stores.accounts.get_meters([MeterKey("77777", "77777.1")]) == [meter]
+    assert [k.meter_id for k in _shard_keys(stores, bots_only=False)] == ["77777.1", "77777.2"]
+
+
+def test_contract_update_meter_writes_billings_fields_and_keeps_the_services(stores: Stores) -> None:
+    # Given a meter with a reading and its bot on
+    _seed(stores, _meter(bot_enabled=True, bot_amount=Decimal(90)))
+    read = _stored(stores)
+    assert stores.readings.record_readings([ReadingWrite(read, _reading("6200", T0))]) == [False]
+    read = _stored(stores)
+    # When billing's fields change on what was read
+    wanted = replace(read, note="коридор", serial="123", digits=7, sealed_on=date(2020, 1, 1))
+    assert stores.accounts.update_meter(read, wanted)
+    # Then they are stored, and the reading, the bot and its index entry stay
+    stored = _stored(stores)
+    assert stored == wanted
+    assert stored.current is not None and stored.current.value == Decimal(6200)
+    assert [k.meter_id for k in _shard_keys(stores, bots_only=True)] == ["77777.1"]
+
+
+def test_contract_update_meter_previous_reading_only_while_no_reading_exists(stores: Stores) -> None:
+    # Given a meter read by the import, and a resident's reading that lands after that read
+    _seed(stores, _meter())
+    read = _stored(stores)
+    assert stores.readings.record_readings([ReadingWrite(read, _reading("6200", T0))]) == [False]
+    # When billing's previous reading, decided on the old read, is written
+    wanted = replace(read, previous_value=Decimal(6100), previous_month=JUNE)
+    # Then it is refused and the service's previous reading stays
+    assert not stores.accounts.update_meter(read, wanted)
+    assert _stored(stores).previous_value == Decimal(6000)
+
+
+def test_contract_update_meter_reseal_switches_the_bot_off_once(stores: Stores) -> None:
+    # Given a bot-on meter read by the import
+    _seed(stores, _meter(bot_enabled=True, bot_amount=Decimal(90), sealed_on=date(2020, 1, 1)))
+    read = _stored(stores)
+    resealed = replace(read, sealed_on=date(2026, 1, 1), seal_epoch=1, bot_enabled=False)
+    # When the re-sealing is written, and written again on the same read (a replay)
+    assert stores.accounts.update_meter(read, resealed)
+    assert not stores.accounts.update_meter(read, resealed)
+    # Then the bot is off at epoch 1, out of the bots' index, its amount kept
+    stored = _stored(stores)
+    assert (stored.seal_epoch, stored.bot_enabled, stored.bot_amount) == (1, False, Decimal(90))
+    assert _shard_keys(stores, bots_only=True) == []
+
+
+def test_contract_update_meter_never_undoes_a_residents_bot_switch(stores: Stores) -> None:
+    # Given a meter read by the import, then its bot switched on by the resident
+    _seed(stores, _meter())
+    read = _stored(stores)
+    stores.accounts.set_bot(read, True, Decimal(50))
+    # When the import moves it to another organization on the old read
+    moved = replace(read, organization_id="gas")
+    # Then it is refused (the index keys would follow a stale switch) and the bot stays on
+    assert not stores.accounts.update_meter(read, moved)
+    assert _stored(stores).bot_enabled
+    # And on a fresh read it goes through, into the other organization's indexes, bot and all
+    fresh = _stored(stores)
+    assert stores.accounts.update_meter(fresh, replace(fresh, organization_id="gas"))
+    gas = [k for s in range(keys.ORG_SHARDS) for k in stores.accounts.meter_keys("gas", s, bots_only=True)]
+    assert [k.meter_id for k in gas] == ["77777.1"]
+    assert _shard_keys(stores, bots_only=False) == []
+
+
+def test_contract_retired_meter_leaves_the_indexes_keeps_its_history_and_takes_no_bot(stores: Stores) -> None:
+    # Given a bot-on meter with a reading in its history, read by the window's close
+    _seed(stores, _meter(bot_enabled=True, bot_amount=Decimal(10)), _meter(2))
+    read = _stored(stores)
+    # When billing retires it
+    assert stores.accounts.update_meter(read, replace(read, retired_on=date(2019, 8, 1)))
+    # Then it is out of both indexes, still stored with its bot settings
+    assert [k.meter_id for k in _shard_keys(stores, bots_only=False)] == ["77777.2"]
+    assert _shard_keys(stores, bots_only=True) == []
+    stored = _stored(stores)
+    assert (stored.retired_on, stored.bot_enabled, stored.bot_amount) == (date(2019, 8, 1), True, Decimal(10))
+    # and the close's bot, decided before the retirement, writes nothing
+    assert stores.readings.record_readings([ReadingWrite(read, _reading("6010", T0), bot=True)]) == [True]
+    # And brought back, it is in both indexes again
+    assert stores.accounts.update_meter(stored, replace(stored, retired_on=None))
+    assert [k.meter_id for k in _shard_keys(stores, bots_only=True)] == ["77777.1"]
+
+
+def test_contract_update_meter_refuses_the_services_fields(stores: Stores) -> None:
+    # Given a stored meter
+    _seed(stores, _meter())
+    read = _stored(stores)
+    # Then the import's write cannot touch readings, bot amounts or switch a bot on
+    for wanted in (replace(read, day_count=5), replace(read, bot_enabled=True)):
+        with pytest.raises(ValueError):
+            stores.accounts.update_meter(read, wanted)
+
+
+def test_contract_existing_accounts_answers_by_key(stores: Stores) -> None:
+    # Given one account
+    stores.accounts.put_accounts([ACCOUNT])
+    # Then asking for it and an unknown one answers only it
+    assert stores.accounts.existing_accounts(["77777", "12345"]) == {"77777"}
 
 
 def test_contract_a_viber_user_is_one_person_and_their_subscription_is_remembered(stores: Stores) -> None:

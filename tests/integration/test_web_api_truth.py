@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ReadTimeoutError
 
-from tests.integration.conftest import Browser
+from tests.integration.conftest import NOW, Browser
 
 CYRILLIC = "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"
 
@@ -87,20 +88,22 @@ def test_a_save_whose_request_was_lost_says_nothing_saved_and_stays_so(
     assert late.status == 503 and _history_values(table, "77777.3") == []
 
 
-def test_a_replayed_save_does_not_overwrite_a_later_correction(web: Browser, table: Any) -> None:
-    # Given 6300 saved, then corrected to 6230 by a second press
+def test_a_replayed_save_does_not_overwrite_a_later_correction(
+    web: Browser, table: Any, clock_at: Any
+) -> None:
+    # Given 6300 saved, then corrected to 6230 by a second press a minute later
     web.sign_in()
-    first = {"rows": [{"meter_id": "77777.1", "value": "6300"}]}
-    assert (
-        web.call("POST", "/api/accounts/77777/readings", first, headers={"idempotency-key": "k1"}).status
-        == 200
-    )
-    fix = {"rows": [{"meter_id": "77777.1", "value": "6230"}]}
-    assert (
-        web.call("POST", "/api/accounts/77777/readings", fix, headers={"idempotency-key": "k2"}).status == 200
-    )
+
+    def save(value: str, key: str) -> Any:
+        body = {"rows": [{"meter_id": "77777.1", "value": value}]}
+        return web.call("POST", "/api/accounts/77777/readings", body, headers={"idempotency-key": key})
+
+    assert save("6300", "k1").status == 200
+    clock_at(NOW + timedelta(minutes=1))
+    assert save("6230", "k2").status == 200
     # When the first request is retried late
-    again = web.call("POST", "/api/accounts/77777/readings", first, headers={"idempotency-key": "k1"})
+    clock_at(NOW + timedelta(minutes=2))
+    again = save("6300", "k1")
     # Then it is answered as before, and the meter shows the correction
     assert again.status == 200 and again.json["results"][0]["status"] == "saved"
     assert _current(table, "77777.1") == "6230.000"

@@ -461,8 +461,10 @@ def test_viber_chat_one_delivery_key_saves_one_reading(stores: FakeStores) -> No
     before = chat.tracking
     first = viber_chat.message(VIBER_ID, "205", before, key="viber-42", stores=stores, now=NOW)
     again = viber_chat.message(VIBER_ID, "205", before, key="viber-42", stores=stores, now=NOW)
-    # Then both answers say it is saved, and one reading was written
-    assert "збережено" in text(first) and "збережено" in text(again)
+    # Then the first answer says it is saved; the re-sent one is recognised and says nothing again
+    assert "збережено" in text(first) and not first.replayed
+    assert again.replayed and again.messages == []
+    # And one reading was written
     assert len(viber_readings(stores)) == 1
 
 

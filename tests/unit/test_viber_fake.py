@@ -6,7 +6,7 @@ import io
 import json
 from typing import Any
 
-from local.viber_fake import ViberFake, gateway_app, wsgi_app
+from local.viber_fake import ViberFake, wsgi_app
 
 TOKEN = "fake-token"
 
@@ -71,20 +71,12 @@ def test_viber_fake_serves_the_simulator_and_nothing_outside_it() -> None:
         assert fake.handle("GET", path, "", {}, b"")[0] == 404
 
 
-def test_viber_fake_adapts_to_the_gateway_and_to_wsgi() -> None:
-    from local.gateway import Request
-
+def test_viber_fake_serves_as_a_wsgi_app_under_its_mount() -> None:
     fake = _fake()
-    app = gateway_app(fake)
-    response = app(
-        Request(
-            "POST",
-            "/_local/viber/pa/send_message",
-            [("X-Viber-Auth-Token", TOKEN)],
-            json.dumps(_message()).encode(),
-        )
+    status, _, body = fake.handle(
+        "POST", "/pa/send_message", "", {"x-viber-auth-token": TOKEN}, json.dumps(_message()).encode()
     )
-    assert response.status == 200 and json.loads(response.body)["status"] == 0
+    assert status == 200 and json.loads(body)["status"] == 0
     started: list[str] = []
     environ = {
         "REQUEST_METHOD": "GET",

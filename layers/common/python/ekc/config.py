@@ -4,9 +4,11 @@ A function reads only the concerns it uses (the web API never needs the Viber to
 never needs the Twilio one), so a setting missing for one door cannot break another. A variable's name
 is its field's name in capitals (`table_name` <- `TABLE_NAME`): no hand-kept map.
 
-Secrets (`SecretStr` fields) come from the environment locally, and in AWS from SSM Parameter Store:
-when `TOKEN_SIGNING_KEY` is unset but `TOKEN_SIGNING_KEY_PARAMETER` names a parameter, its decrypted
-value is read through Powertools' parameters utility (cached by it).
+Secrets, and values only known after deployment, come from the environment locally and in AWS from
+SSM Parameter Store: when `TOKEN_SIGNING_KEY` is unset but `TOKEN_SIGNING_KEY_PARAMETER` names a
+parameter, its (decrypted) value is read through Powertools' parameters utility (cached by it). The
+cabinet's public address is one such value: CloudFront's domain cannot be passed to a function the
+API it fronts depends on without a cycle, so the template writes it to a parameter instead.
 """
 
 from __future__ import annotations
@@ -23,17 +25,17 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 PARAMETER_SUFFIX = "_PARAMETER"
 
 
-class _SsmSecrets(PydanticBaseSettingsSource):
-    """Secret fields whose value is unset but whose `<NAME>_PARAMETER` names an SSM parameter."""
+class _SsmParameters(PydanticBaseSettingsSource):
+    """Fields whose value is unset but whose `<NAME>_PARAMETER` names an SSM parameter."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        """Not used: __call__ reads every secret field at once."""
+        """Not used: __call__ reads every field at once."""
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        for name, field in self.settings_cls.model_fields.items():
-            if field.annotation is not SecretStr or os.environ.get(name.upper()):
+        for name in self.settings_cls.model_fields:
+            if os.environ.get(name.upper()):
                 continue
             parameter = os.environ.get(name.upper() + PARAMETER_SUFFIX)
             if parameter:
@@ -57,8 +59,8 @@ class _Env(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Arguments, then the environment, then SSM for secrets; no .env files in Lambda."""
-        return init_settings, env_settings, _SsmSecrets(settings_cls)
+        """Arguments, then the environment, then SSM parameters; no .env files in Lambda."""
+        return init_settings, env_settings, _SsmParameters(settings_cls)
 
 
 # A base address is kept without its trailing slash, so paths can be appended as "/...".

@@ -150,6 +150,8 @@ class Turn:
     person_id: str | None = None
     # Readings saved in this turn, as notices to leave if their confirmation cannot be delivered.
     confirmations: list[Notice] = field(default_factory=list)
+    # The message was a re-sent delivery the core recognised by its key: it was answered already.
+    replayed: bool = False
 
 
 # ---- recognising what a message asks for ------------------------------------------------------
@@ -265,6 +267,18 @@ def message(
     return _Chat(viber_id, state, stores, now, key).answer(text)
 
 
+def is_reading(viber_id: str, text: str | None, tracking_data: object, now: datetime | None = None) -> bool:
+    """Whether this message is a typed reading (or its Так/Ні): the core's submission key alone then
+    keeps a re-sent delivery from being saved or answered twice, at no extra request."""
+    if text is None:
+        return False
+    state = decode_state(tracking_data, viber_id, now or clock.now())
+    action, _ = recognise(text[:MAX_TEXT_IN])
+    if state.step is Step.METER:
+        return action is None
+    return state.step is Step.CONFIRM and action in ("yes", None)
+
+
 def leave_confirmations(
     person_id: str, confirmations: Sequence[Notice], *, stores: Stores | None = None
 ) -> None:
@@ -288,6 +302,7 @@ class _Chat:
     now: datetime
     key: str | None = None
     confirmations: list[Notice] = field(default_factory=list)
+    replayed: bool = False
 
     @property
     def caller(self) -> PersonCaller:
@@ -311,6 +326,8 @@ class _Chat:
         messages = [Outgoing(t, None, None) for t in told]
         out = _out(screen, state, self.viber_id, self.now)
         messages = [replace(m, tracking_data=out.tracking_data) for m in messages] + [out]
+        if self.replayed:
+            return Turn([], self.state.person_id, [], replayed=True)
         return Turn(messages, self.state.person_id, self.confirmations)
 
     # ---- helpers ----
@@ -692,6 +709,7 @@ class _Chat:
         outcome = readings.save_readings(
             self.caller, number, [row], origin, key=self.key, stores=self.stores, now=self.now
         )
+        self.replayed = outcome.replayed
         result = (
             outcome.results[0]
             if outcome.results

@@ -96,6 +96,10 @@ class Meter:
     # Residents' submissions on one Kyiv day, so a script cannot flood a meter's history.
     day: date | None = None
     day_count: int = 0
+    sealed_on: date | None = None  # billing's date of the last verification or re-sealing
+    # Billing no longer lists the meter: it takes no readings and leaves the organization's index,
+    # but keeps its history, readings and bot settings (it comes back as it was if billing lists it again).
+    retired_on: date | None = None
 
     def baseline_for(self, billing_month: Month) -> tuple[Decimal | None, Month | None]:
         """The reading a new value for `billing_month` is compared with: the last one before that month."""

@@ -124,15 +124,22 @@ class RowResult:
 
 @dataclass(frozen=True, slots=True)
 class SaveOutcome:
-    """Results per row, and the meters as they are after the write."""
+    """Results per row, and the meters as they are after the write.
+
+    `replayed`: this submission key was answered before; nothing was written now, and a door that
+    already answered it (Viber, the phone) says nothing again.
+    """
 
     results: list[RowResult]
     meters: list[MeterView]
+    replayed: bool = False
 
 
 def _views(meters: list[Meter], orgs: dict[str, Organization], now: datetime) -> list[MeterView]:
     views = []
     for meter in meters:
+        if meter.retired_on is not None:  # billing no longer lists it: no readings (its history stays)
+            continue
         org = orgs.get(meter.organization_id)
         if org is None:
             logger.error(
@@ -222,6 +229,7 @@ def save_readings(
     """
     stores = stores or get_stores()
     now = now or clock.now()
+    door_key = key
     key = key or uuid.uuid4().hex  # without the door's key, a lost answer can still be settled
     bundle = access.load_for(caller, number, stores)
     orgs = stores.catalogue.organizations()
@@ -241,6 +249,10 @@ def save_readings(
             else:
                 writes.append(ReadingWrite(view.meter, decision))
         try:
+            if not writes and door_key is not None:
+                # Nothing to write (a question, a refusal): still claim the key, so a re-sent
+                # delivery is recognised and its door does not answer twice. 1 PutItem.
+                stores.readings.claim(number, door_key, now)
             conflicts = _record(stores, number, writes, key, now)
         except SaveReplayed as replay:
             return _replayed(rows, replay.marker, views, origin, now)
@@ -304,7 +316,7 @@ def _replayed(
     now: datetime,
 ) -> SaveOutcome:
     """The answer to a submission key used before: what it saved then; nothing is written now."""
-    if marker is None or marker.state != "saved":
+    if marker is None or marker.state not in ("saved", "answered"):
         raise StorageUnavailable()  # that attempt was settled as not saved: a new press gets a new key
     count("SaveReplayed", "channel", str(origin.channel))
     results = []
@@ -322,7 +334,7 @@ def _replayed(
                 results.append(decision)
             else:
                 results.append(RowResult(row.meter_id, RowStatus.SUPERSEDED, view=view, newer=view.current))
-    return SaveOutcome(results, list(views.values()))
+    return SaveOutcome(results, list(views.values()), replayed=True)
 
 
 def _dedupe(rows: list[RowInput]) -> list[RowInput]:

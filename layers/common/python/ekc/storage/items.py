@@ -27,6 +27,9 @@ class Item(Model):
         # inside the function's own time limit, so the door can still say "nothing saved, try again".
         connect_timeout_seconds = 2
         read_timeout_seconds = 3
+        # The billing import and the print run send this many requests at once through the one client;
+        # a door's request sends one at a time, so the extra connections are never opened there.
+        max_pool_connections = 24
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -138,7 +141,11 @@ class MeterItem(Item, discriminator="Meter"):
     opening_month = UnicodeAttribute(null=True)
     day = UnicodeAttribute(null=True)  # Kyiv date of the last resident submission
     day_count = NumberAttribute(default=0)
-    # Index keys (keys.py): every meter is in its organization's index; only bot-on meters in the bots'.
+    # Billing's date of the last verification or re-sealing; a later one switches the bot off.
+    sealed_on = UnicodeAttribute(null=True)
+    # Set when billing stopped listing the meter: no readings, out of both indexes, history kept.
+    retired_on = UnicodeAttribute(null=True)
+    # Index keys (keys.py): every live meter is in its organization's index; only bot-on ones in the bots'.
     org_pk = UnicodeAttribute(null=True)
     bot_pk = UnicodeAttribute(null=True)
     org_meters = OrgMetersIndex()
@@ -224,7 +231,9 @@ class SaveItem(Item, discriminator="Save"):
     """pk=SAVE#<account>#<key hash> sk=SAVE: one press of "save" (a message, a call's step), so a retry
     is recognised as the same submission; written in the save's own transaction; `ttl` two days."""
 
-    state = UnicodeAttribute()  # "saved", or "abandoned" when a lost answer was settled as not saved
+    # "saved"; "answered" (nothing to write: a question, a refusal); "abandoned" (a lost answer settled
+    # as not saved, which now never can be)
+    state = UnicodeAttribute()
     saved = MapAttribute(default=dict)  # meter id -> value saved
     at = UnicodeAttribute()
 

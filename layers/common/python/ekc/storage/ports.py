@@ -156,7 +156,32 @@ class Accounts(Protocol):
         ...
 
     def meter_keys(self, org_id: str, shard: int, *, bots_only: bool) -> Iterator[MeterKey]:
-        """One shard of an organization's meters, or of those whose bot is on (never a Scan)."""
+        """One shard of an organization's live meters, or of those whose bot is on (never a Scan)."""
+        ...
+
+    def get_accounts(self, numbers: list[str]) -> list[Account]:
+        """Accounts by number, in any order; missing ones are left out (the billing import's diff)."""
+        ...
+
+    def existing_accounts(self, numbers: list[str]) -> set[str]:
+        """Which of these account numbers exist (keys only: the meters import checks every row's)."""
+        ...
+
+    def put_accounts(self, accounts: list[Account]) -> None:
+        """Create or replace accounts in batches (the account item holds only billing's data)."""
+        ...
+
+    def put_meters(self, meters: list[Meter]) -> None:
+        """Create meters in batches (the billing import's new meters: nobody has read or set them yet)."""
+        ...
+
+    def update_meter(self, read: Meter, wanted: Meter) -> bool:
+        """Change a meter from `read` to `wanted` in billing's fields, previous reading, seal epoch, bot
+        switch (off only) and retirement, conditional on what the change was decided on still holding.
+
+        False when a condition refused it (a reading, a bot switch or a re-sealing came in meanwhile):
+        re-read and decide again. Readings, the bot's amount and usual use are never written here.
+        """
         ...
 
     def get_meters(self, wanted: list[MeterKey]) -> list[Meter]:
@@ -176,6 +201,10 @@ class Readings(Protocol):
 
     def marker(self, account: str, key: str) -> SaveMarker | None:
         """What became of a submission key, if it was used."""
+        ...
+
+    def claim(self, account: str, key: str, now: datetime) -> None:
+        """Mark a key answered without a write; SaveReplayed if it was used before."""
         ...
 
     def settle(self, account: str, key: str, now: datetime) -> SaveMarker:

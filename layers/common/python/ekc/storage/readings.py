@@ -101,6 +101,16 @@ class DynamoReadings:
                 return None
         return SaveMarker(item.state, dict(item.saved.as_dict()) if item.saved else {})
 
+    def claim(self, account: str, key: str, now: datetime) -> None:
+        """Mark a key as answered without a write; SaveReplayed if it was used before: 1 PutItem."""
+        with errors():
+            try:
+                _marker(account, key, "answered", {}, now).save(condition=SaveItem.pk.does_not_exist())
+            except PutError as exc:
+                if not is_condition_failure(exc):
+                    raise
+                raise SaveReplayed(self.marker(account, key)) from exc
+
     def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
         """After a lost answer: was the save applied? 1 PutItem (+1 GetItem when it was).
 
@@ -236,7 +246,9 @@ def _condition(write: ReadingWrite) -> Condition:
         # it was decided on (a re-sealing since then switched it off).
         no_reading = M.cur_month.does_not_exist() | (M.cur_month < str(s.billing_month))
         unchanged = M.cur_month.does_not_exist() if current is None else (M.cur_at == iso(current.at))
-        return no_reading & unchanged & (M.bot_enabled == True) & (M.seal_epoch == meter.seal_epoch)  # noqa: E712
+        bot_still_on = (M.bot_enabled == True) & (M.seal_epoch == meter.seal_epoch)  # noqa: E712
+        # ...and never on a meter billing retired since the close read it.
+        return no_reading & unchanged & bot_still_on & M.retired_on.does_not_exist()
     if current is not None and current.billing_month == s.billing_month:
         # Same month: replace, unless a newer submission got there first.
         return (M.cur_month == str(s.billing_month)) & (M.cur_at <= iso(s.at))
