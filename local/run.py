@@ -24,6 +24,9 @@ from typing import Any
 from local.dynamodb import client as dynamodb_client
 from local.dynamodb import start_dynamodb
 from local.gateway import Gateway
+from local.mailbox import MAILBOX
+from local.mailbox import MOUNT as MAILBOX_MOUNT
+from local.mailbox import environment as mailbox_environment
 from local.runtime import DEFAULT_MAX_WORKERS, FunctionConfig, InvokeResult, Runtime, lambda_environment
 from local.s3 import ENDPOINT_VARIABLE, PendingS3, create_buckets
 from local.s3 import client as s3_client
@@ -155,6 +158,7 @@ def choose_environment(
         # Where the local fake of Viber's REST API is mounted (the chat simulator provides it).
         "VIBER_API_URL": (f"{base_url}/_local/viber/pa", "this gateway"),
         "TWILIO_AUTH_TOKEN": ("local-twilio-auth-token", "dummy"),
+        **mailbox_environment(base_url),
         "POWERTOOLS_SERVICE_NAME": ("local", "fallback; each function's workers get their template value"),
         # No X-Ray daemon runs locally; the tracer would only complain.
         "POWERTOOLS_TRACE_DISABLED": ("true", "default"),
@@ -329,6 +333,7 @@ def _print_urls(base: str, endpoint: str, s3_endpoint: str, scheduler: Scheduler
         f"  invoke    make invoke FUNCTION=<LogicalId> EVENT=<event.json>  ({base}/_local/invoke/<LogicalId>)"
     )
     print(f"  Viber     {base}/_local/viber/  (chat simulator; the fake Viber API is under /_local/viber/pa)")
+    print(f"  mail      {base}{MAILBOX_MOUNT}/  (letters the cabinet sent)")
     print(f"  phone     {base}/_local/phone/  (simulator of the keypad and voice lines)")
     print(f"  DynamoDB  aws dynamodb list-tables --endpoint-url {endpoint}")
     print(f"  S3        aws s3 ls --endpoint-url {s3_endpoint}")
@@ -450,6 +455,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from local import phone_simulator, viber_fake
 
             viber_fake.mount(gateway)
+            gateway.mount(MAILBOX_MOUNT, MAILBOX.wsgi)  # the fake SES that MAIL_ENDPOINT_URL points at
             gateway.mount(phone_simulator.PREFIX, phone_simulator.wsgi)
             server.app = gateway
 

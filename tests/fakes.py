@@ -7,6 +7,7 @@ runs the same scenarios against both, so this copy cannot drift from the real on
 from __future__ import annotations
 
 import copy
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -17,7 +18,8 @@ from ekc.domain.model import RESIDENT_CHANNELS, Account, AccountBundle, Meter, O
 from ekc.domain.months import Month
 from ekc.domain.notices import Notice
 from ekc.domain.values import format_value
-from ekc.exceptions import Conflict, NotFound
+from ekc.exceptions import BadToken, Conflict, NotFound, StorageUnavailable
+from ekc.mail import Letter
 from ekc.storage import keys
 from ekc.storage.accounts import INDEXED, meter_changes
 from ekc.storage.base import iso
@@ -27,7 +29,9 @@ from ekc.storage.ports import (
     LoginRecord,
     MeterKey,
     OutcomeUnknown,
+    QuotaCell,
     ReadingWrite,
+    ResetRecord,
     SaveMarker,
     SaveReplayed,
     SessionRecord,
@@ -368,6 +372,63 @@ class FakeAttempts:
             self.expires[(key, window)] = expires
 
 
+# One lock for every fake recovery store (a lock cannot be deep-copied by `FakeStores.snapshot`).
+_RECOVERY_LOCK = threading.Lock()
+
+
+class FakeRecovery:
+    """Recovery quotas, pending links and the passwords they set, atomic under threads like DynamoDB."""
+
+    def __init__(self, people: FakePeople) -> None:
+        self._people = people
+        self.counts: dict[tuple[str, int], int] = defaultdict(int)
+        self.resets: dict[str, ResetRecord] = {}
+
+    def take_quota(self, cells: list[QuotaCell]) -> list[QuotaCell]:
+        """Count one request in every cell, all or none; the cells already at their limit."""
+        with _RECOVERY_LOCK:
+            full = [c for c in cells if self.counts[(c.key, c.window)] >= c.limit]
+            if not full:
+                for c in cells:
+                    self.counts[(c.key, c.window)] += 1
+            return full
+
+    def put_reset(self, token_hash: str, record: ResetRecord) -> None:
+        """Store a pending recovery."""
+        self.resets[token_hash] = record
+
+    def get_reset(self, token_hash: str) -> ResetRecord | None:
+        """A pending recovery, or None."""
+        return self.resets.get(token_hash)
+
+    def use_reset(self, token_hash: str, record: ResetRecord, password_hash: str, now: datetime) -> None:
+        """Consume the recovery and set the password together, or BadToken."""
+        with _RECOVERY_LOCK:
+            stored = self.resets.get(token_hash)
+            login = self._people.logins.get(record.email)
+            if stored is None or stored.expires_at <= now or login is None:
+                raise BadToken("recovery_link")
+            if login.person_id != record.person_id:
+                raise BadToken("recovery_link")
+            del self.resets[token_hash]
+            self._people.logins[record.email] = LoginRecord(login.person_id, password_hash)
+
+
+class FakeMailer:
+    """Letters kept in a list instead of sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[Letter] = []
+        self.fail = False
+
+    def send(self, letter: Letter) -> str:
+        """Keep the letter; StorageUnavailable when told to fail."""
+        if self.fail:
+            raise StorageUnavailable("mail_unavailable")
+        self.sent.append(letter)
+        return f"fake-{len(self.sent)}"
+
+
 class FakeViberUsers:
     """Viber identities in memory."""
 
@@ -413,6 +474,7 @@ class FakeStores(Stores):
             readings=FakeReadings(accounts),
             people=people,
             attempts=FakeAttempts(),
+            recovery=FakeRecovery(people),
             viber_users=FakeViberUsers(people),
         )
 
@@ -449,6 +511,11 @@ class FakeStores(Stores):
             self.accounts.put_meter(meter)
         for person_id in people:
             self.people.link(person_id, account, datetime.fromtimestamp(0).astimezone())
+
+    @property
+    def fake_recovery(self) -> FakeRecovery:
+        """The recovery store, as the fake it is."""
+        return self.recovery  # type: ignore[return-value]
 
     def snapshot(self) -> FakeStores:
         """A deep copy, to compare before and after."""

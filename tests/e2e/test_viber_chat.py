@@ -109,7 +109,8 @@ def test_viber_chat_full_journey_ends_in_the_web_cabinet(
     # Then the web cabinet (one database) shows the Viber readings with their source
     shown = meters(cabinet(stack_url), stack_url)
     assert shown["77777.2"]["current"]["value"] == gas
-    assert shown["77777.2"]["current"]["source"] == "Viber"
+    assert shown["77777.2"]["current"]["channel"] == "viber"
+    assert shown["77777.2"]["current"]["source_label"].startswith("Дані внесено через Viber ")
     assert shown["77777.3"]["current"]["value"] == "100.500"
     assert shown["77777.1"]["current"]["value"] == "98765.000"
 

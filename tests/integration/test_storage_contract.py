@@ -349,6 +349,51 @@ def test_contract_existing_accounts_answers_by_key(stores: Stores) -> None:
     assert stores.accounts.existing_accounts(["77777", "12345"]) == {"77777"}
 
 
+# ---- password recovery ---------------------------------------------------------------------------------
+
+
+def test_contract_a_quota_counts_all_or_none_up_to_its_limit(stores: Stores) -> None:
+    # Given two quotas, one with room for two requests and one with room for three
+    from ekc.storage.ports import QuotaCell
+
+    expires = T0 + timedelta(hours=2)
+    cells = [QuotaCell("recovery-email#a", 7, 2, expires), QuotaCell("recovery-city", 7, 3, expires)]
+    # When four requests come
+    refused = [stores.recovery.take_quota(cells) for _ in range(4)]
+    # Then two are counted; the others are refused naming the full quota, and count nowhere
+    assert refused[:2] == [[], []]
+    assert [[c.key for c in r] for r in refused[2:]] == [["recovery-email#a"], ["recovery-email#a"]]
+    other = [QuotaCell("recovery-email#b", 7, 2, expires), QuotaCell("recovery-city", 7, 3, expires)]
+    assert stores.recovery.take_quota(other) == []
+    assert [c.key for c in stores.recovery.take_quota(other)] == ["recovery-city"]
+    # And a new window starts from nothing
+    assert stores.recovery.take_quota([QuotaCell("recovery-email#a", 8, 2, expires)]) == []
+
+
+def test_contract_a_recovery_sets_the_password_once_and_not_after_it_expired(stores: Stores) -> None:
+    from ekc.exceptions import BadToken
+    from ekc.storage.ports import ResetRecord
+
+    # Given a login and a recovery for it, valid for an hour
+    stores.people.create_login("p-1", "a@example.com", "old-hash", T0)
+    record = ResetRecord("p-1", "a@example.com", T0 + timedelta(hours=1))
+    stores.recovery.put_reset("h1", record)
+    assert stores.recovery.get_reset("h1") == record
+    # When it is used, the password changes and the recovery is gone
+    stores.recovery.use_reset("h1", record, "new-hash", T0 + timedelta(minutes=5))
+    assert stores.people.get_login("a@example.com").password_hash == "new-hash"  # type: ignore[union-attr]
+    assert stores.recovery.get_reset("h1") is None
+    # And a second use is refused without touching the password
+    with pytest.raises(BadToken):
+        stores.recovery.use_reset("h1", record, "newer-hash", T0 + timedelta(minutes=6))
+    assert stores.people.get_login("a@example.com").password_hash == "new-hash"  # type: ignore[union-attr]
+    # Given another recovery, used after it expired: refused, password unchanged
+    stores.recovery.put_reset("h2", record)
+    with pytest.raises(BadToken):
+        stores.recovery.use_reset("h2", record, "late-hash", T0 + timedelta(hours=1))
+    assert stores.people.get_login("a@example.com").password_hash == "new-hash"  # type: ignore[union-attr]
+
+
 def test_contract_a_viber_user_is_one_person_and_their_subscription_is_remembered(stores: Stores) -> None:
     # Given a Viber user the bot has never met
     from ekc.storage.ports import ViberIdentity

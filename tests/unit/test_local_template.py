@@ -81,7 +81,7 @@ def test_load_template_reads_short_tags_as_their_long_form() -> None:
     template = load_template(ROOT / "template.yaml")
     assert template["Resources"]["MainTable"]["Type"] == TABLE_TYPE
     assert template["Globals"]["Function"]["Layers"] == [{"Ref": "CommonLayer"}]
-    url = template["Resources"]["WebApiFunction"]["Properties"]["Environment"]["Variables"]["PUBLIC_BASE_URL"]
+    url = template["Resources"]["PublicBaseUrlParameter"]["Properties"]["Value"]
     assert url["Fn::If"][2] == {"Fn::Sub": "https://${Distribution.DomainName}"}
     # Plain Python values, not cfn-lint's node classes, so they pickle and compare like any dict
     assert type(template) is dict and type(template["Resources"]["MainTable"]["Type"]) is str
@@ -112,7 +112,7 @@ def test_functions_read_the_web_api_with_locally_known_values() -> None:
     assert web_api.environment["DATA_BUCKET"] == "data-bucket"
     assert web_api.environment["POWERTOOLS_SERVICE_NAME"] == "web_api"
     assert web_api.environment["STAGE"] is None  # a parameter: the stack sets its own
-    assert web_api.environment["PUBLIC_BASE_URL"] is None
+    assert web_api.environment["PUBLIC_BASE_URL_PARAMETER"] is None  # ${StageName}: deployment-time
     routes = {route.route_key for route in http_routes([web_api])}
     assert {
         "GET /api/openapi.json",

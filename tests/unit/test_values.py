@@ -112,7 +112,10 @@ def test_parse_value_refuses_a_fourth_decimal_with_the_ukrainian_message() -> No
         parse_value("6.2555")
     # Then the resident is told at most 3 digits may follow the dot
     assert caught.value.code == "value_too_many_decimals"
-    assert error_text(caught.value) == "Після крапки можна ввести не більше 3 цифр (літри або вати)."
+    assert (
+        error_text(caught.value)
+        == "Після коми чи крапки можна ввести не більше 3 цифр (літри або ват-години)."
+    )
 
 
 def test_parse_amount_refuses_with_its_own_code() -> None:

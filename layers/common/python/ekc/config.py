@@ -134,14 +134,19 @@ class ViberSettings(_Env):
     viber_timeout_seconds: float = 3.0
 
 
-class TelephonySettings(_Env):
+class PhoneLines(_Env):
+    """The phone lines' numbers as residents are told them: no secret, so the web can read them alone."""
+
+    keypad_phone_number: str = ""
+    voice_phone_number: str = ""
+
+
+class TelephonySettings(PhoneLines):
     """The keypad and voice lines' webhooks."""
 
     twilio_auth_token: SecretStr = Field(min_length=1)
     # The public address the provider calls: the webhook signature covers it.
     public_base_url: BaseUrl = "http://127.0.0.1:3000"
-    keypad_phone_number: str = ""
-    voice_phone_number: str = ""
     # The robot's voice: a Google voice speaks Ukrainian with SSML; slower than usual for elderly callers.
     phone_voice: str = "Google.uk-UA-Standard-A"
     phone_language: str = "uk-UA"
@@ -151,6 +156,32 @@ class TelephonySettings(_Env):
     phone_entry_window_minutes: int = 15
     # How long a call's state in its action URLs stays good (the provider ends calls after 4 hours).
     phone_state_hours: int = 4
+
+
+class MailSettings(_Env):
+    """Letters to residents (password recovery): Amazon SES through boto3; locally a fake mailbox."""
+
+    # The SES-verified sender; empty means no letters can go out, so recovery is not offered.
+    mail_from: str = ""
+    # Local stack only: the fake mailbox's SES endpoint (local/mailbox.py); unset in AWS.
+    mail_endpoint_url: str | None = None
+    aws_region: str = Field(
+        default="eu-central-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    mail_timeout_seconds: float = 3.0
+    # A recovery link works once, for this long.
+    recovery_link_minutes: int = Field(default=60, ge=5)
+    # Letters per e-mail, per sender's address and for the whole city, in the current hour and the
+    # previous one together (docs/decisions.md): enough for a resident's retries, too few to flood.
+    recovery_per_email: int = Field(default=3, ge=0)
+    recovery_per_address: int = Field(default=10, ge=0)
+    recovery_per_city: int = Field(default=500, ge=0)
+    recovery_window_minutes: int = Field(default=60, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether recovery letters can be sent at all."""
+        return bool(self.mail_from.strip())
 
 
 class DataSettings(_Env):
@@ -206,6 +237,18 @@ def telephony_settings() -> TelephonySettings:
 
 
 @lru_cache(maxsize=1)
+def phone_lines() -> PhoneLines:
+    """The phone lines' numbers, read once."""
+    return PhoneLines()
+
+
+@lru_cache(maxsize=1)
+def mail_settings() -> MailSettings:
+    """Mail settings, read once."""
+    return MailSettings()
+
+
+@lru_cache(maxsize=1)
 def data_settings() -> DataSettings:
     """Export/import bucket settings, read once."""
     return DataSettings()
@@ -220,6 +263,8 @@ ALL_SETTINGS = (
     viber_settings,
     telephony_settings,
     data_settings,
+    phone_lines,
+    mail_settings,
 )
 
 

@@ -34,6 +34,7 @@ def get_stores() -> Stores:
     from ekc.storage.catalogue import DynamoCatalogue
     from ekc.storage.people import DynamoPeople
     from ekc.storage.readings import DynamoReadings
+    from ekc.storage.recovery import DynamoRecovery
     from ekc.storage.viber import DynamoViberUsers
 
     shared = connection()
@@ -44,6 +45,7 @@ def get_stores() -> Stores:
         readings=DynamoReadings(shared),
         people=DynamoPeople(shared, catalogue),
         attempts=DynamoAttempts(shared),
+        recovery=DynamoRecovery(shared),
         viber_users=DynamoViberUsers(shared),
     )
 

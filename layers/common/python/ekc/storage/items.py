@@ -263,6 +263,21 @@ class AttemptsItem(Item, discriminator="Attempts"):
     count = NumberAttribute(default=0)
 
 
+class ResetItem(Item, discriminator="Reset"):
+    """pk=RESET#<sha256 of the recovery link's token> sk=RESET: a password recovery waiting to be used
+    (deleted when used; TTL removes it after it expired)."""
+
+    person_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+
+
+class QuotaItem(Item, discriminator="Quota"):
+    """pk=QUOTA#<what>#<whose> sk=W#<window>: requests counted against a limit (recovery letters)."""
+
+    count = NumberAttribute(default=0)
+
+
 MODELS: tuple[type[Item], ...] = (
     CatalogItem,
     AccountItem,
@@ -278,4 +293,6 @@ MODELS: tuple[type[Item], ...] = (
     NoticeItem,
     ViberIdentityItem,
     AttemptsItem,
+    ResetItem,
+    QuotaItem,
 )

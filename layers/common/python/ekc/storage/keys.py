@@ -14,6 +14,7 @@ READING_PREFIX = "R#"
 MONTH_PREFIX = "M#"
 SAVE_SK = "SAVE"
 NOTICE_PREFIX = "NOTICE#"
+RESET_SK = "RESET"
 VIBER_IDENTITY_SK = "IDENTITY"
 
 # Meters are spread over this many partitions of each organization index, so that no index partition
@@ -89,6 +90,21 @@ def attempts_pk(key: str) -> str:
 
 def attempts_sk(window: int) -> str:
     """One counting window of failures."""
+    return f"W#{window}"
+
+
+def reset_pk(token_hash: str) -> str:
+    """A password recovery, by the SHA-256 of its link's token (the token itself is never stored)."""
+    return f"RESET#{token_hash}"
+
+
+def quota_pk(key: str) -> str:
+    """Requests counted against a limit (recovery letters per e-mail, per address, for the city)."""
+    return f"QUOTA#{key}"
+
+
+def quota_sk(window: int) -> str:
+    """One counting window of a quota."""
     return f"W#{window}"
 
 

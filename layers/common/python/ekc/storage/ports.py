@@ -108,6 +108,25 @@ class OutcomeUnknown(Exception):
         super().__init__("outcome unknown")
 
 
+@dataclass(frozen=True, slots=True)
+class QuotaCell:
+    """One request to count in a quota's window, allowed only while the window holds fewer than `limit`."""
+
+    key: str
+    window: int
+    limit: int
+    expires: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ResetRecord:
+    """A password recovery waiting for its link to be opened."""
+
+    person_id: str
+    email: str
+    expires_at: datetime
+
+
 class Catalogue(Protocol):
     """The organizations and their windows."""
 
@@ -322,6 +341,27 @@ class Files(Protocol):
         ...
 
 
+class Recovery(Protocol):
+    """Password recovery: its quotas, its pending links, and the new password they set."""
+
+    def take_quota(self, cells: list[QuotaCell]) -> list[QuotaCell]:
+        """Count one request in every cell, all or none; the cells already at their limit ([] = counted)."""
+        ...
+
+    def put_reset(self, token_hash: str, record: ResetRecord) -> None:
+        """Store a pending recovery."""
+        ...
+
+    def get_reset(self, token_hash: str) -> ResetRecord | None:
+        """A pending recovery (strongly consistent), or None."""
+        ...
+
+    def use_reset(self, token_hash: str, record: ResetRecord, password_hash: str, now: datetime) -> None:
+        """Set the new password and consume the recovery, together; BadToken("recovery_link") when it
+        was used meanwhile or has expired."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Stores:
     """Everything the services reach in storage, by kind of data."""
@@ -331,4 +371,5 @@ class Stores:
     readings: Readings
     people: People
     attempts: Attempts
+    recovery: Recovery
     viber_users: ViberUsers
