@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run invoke reset test test-unit test-integration test-e2e lint format bench build deploy clean import qr
 
-$(STAMP): requirements-dev.txt layers/common/python/requirements.txt functions/viber_webhook/requirements.txt
+$(STAMP): requirements-dev.txt layers/common/python/requirements.txt functions/viber_webhook/requirements.txt \
+		functions/ivr_handler/requirements.txt
 	test -x $(PY) || $(PY_VERSION) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt

@@ -334,6 +334,7 @@ def _print_urls(base: str, endpoint: str, s3_endpoint: str, scheduler: Scheduler
     )
     print(f"  Viber     {base}/_local/viber/  (chat simulator; the fake Viber API is under /_local/viber/pa)")
     print(f"  mail      {base}{MAILBOX_MOUNT}/  (letters the cabinet sent)")
+    print(f"  phone     {base}/_local/phone/  (simulator of the keypad and voice lines)")
     print(f"  DynamoDB  aws dynamodb list-tables --endpoint-url {endpoint}")
     print(f"  S3        aws s3 ls --endpoint-url {s3_endpoint}")
     for item in scheduler.upcoming():
@@ -449,11 +450,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             gateway.status["workers"] = runtime.stats
             gateway.status["schedules"] = scheduler.upcoming
-            # Local-only tools: the Viber fake and chat simulator (VIBER_API_URL points at the fake).
-            from local import viber_fake
+            # Local-only tools: the Viber fake and chat simulator (VIBER_API_URL points at the fake),
+            # and the phone simulator (it signs with TWILIO_AUTH_TOKEN and calls PUBLIC_BASE_URL/ivr/...).
+            from local import phone_simulator, viber_fake
 
             viber_fake.mount(gateway)
             gateway.mount(MAILBOX_MOUNT, MAILBOX.wsgi)  # the fake SES that MAIL_ENDPOINT_URL points at
+            gateway.mount(phone_simulator.PREFIX, phone_simulator.wsgi)
             server.app = gateway
 
             _print_urls(server.url, endpoint, s3_endpoint, scheduler)

@@ -155,6 +155,19 @@ def test_build_viber_function_holds_viberbot_for_the_architecture_and_not_the_la
         assert elf_machine(binary) == ELF_MACHINES[built["architecture"]], binary
 
 
+def test_build_ivr_function_holds_twilio_and_not_the_layer(built: dict[str, Any]) -> None:
+    # Given the built phone lines' function
+    ivr = BUILD / "IvrFunction"
+    # Then it holds its handler and twilio's TwiML and validator, not the layer's package
+    assert (ivr / "app.py").is_file()
+    assert (ivr / "twilio" / "twiml" / "voice_response.py").is_file()
+    assert (ivr / "twilio" / "request_validator.py").is_file()
+    assert not (ivr / "ekc").exists()
+    assert not (LAYER / "twilio").exists(), "twilio belongs to the phone function, not the shared layer"
+    for binary in ivr.rglob("*.so"):
+        assert elf_machine(binary) == ELF_MACHINES[built["architecture"]], binary
+
+
 # ---- bytecode --------------------------------------------------------------------------------------------
 
 

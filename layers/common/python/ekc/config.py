@@ -163,6 +163,15 @@ class TelephonySettings(PhoneLines):
     twilio_auth_token: SecretStr = Field(min_length=1)
     # The public address the provider calls: the webhook signature covers it.
     public_base_url: BaseUrl = "http://127.0.0.1:3000"
+    # The robot's voice: a Google voice speaks Ukrainian with SSML; slower than usual for elderly callers.
+    phone_voice: str = "Google.uk-UA-Standard-A"
+    phone_language: str = "uk-UA"
+    phone_speech_rate: str = "90%"
+    # Failed account entries allowed per calling number and per account in a window and the one before.
+    phone_entry_failures_allowed: int = 5
+    phone_entry_window_minutes: int = 15
+    # How long a call's state in its action URLs stays good (the provider ends calls after 4 hours).
+    phone_state_hours: int = 4
 
 
 class MailSettings(_Env):
