@@ -32,6 +32,7 @@ def get_stores() -> Stores:
     from ekc.storage.accounts import DynamoAccounts
     from ekc.storage.attempts import DynamoAttempts
     from ekc.storage.catalogue import DynamoCatalogue
+    from ekc.storage.closes import DynamoCloses
     from ekc.storage.people import DynamoPeople
     from ekc.storage.readings import DynamoReadings
 
@@ -43,6 +44,7 @@ def get_stores() -> Stores:
         readings=DynamoReadings(shared),
         people=DynamoPeople(shared, catalogue),
         attempts=DynamoAttempts(shared),
+        closes=DynamoCloses(),
     )
 
 
