@@ -517,6 +517,7 @@ def _shard_bots(run: _Run, w: Window, progress: ShardProgress, lease: _Lease) ->
 
     cursor = progress.bots_cursor
     index = run.stores.accounts.meter_keys(w.org.id, progress.shard, bots_only=True)
+    n = 0
     for n, batch in enumerate(_batches(index, cursor, KEYS_PER_READ), start=1):
         counts.update(_apply_bots(run, w, batch))
         cursor = batch[-1].meter_id
@@ -532,6 +533,8 @@ def _shard_bots(run: _Run, w: Window, progress: ShardProgress, lease: _Lease) ->
             return None
     tell()
     progress = replace(progress, bots_done=True, bots_cursor=None, totals=_with_bots(progress.totals, counts))
+    if n == 0:
+        return progress  # nothing done that the export's record of progress would not also record
     return progress if lease.save(progress) else None
 
 

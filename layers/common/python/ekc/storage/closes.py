@@ -119,6 +119,8 @@ class DynamoCloses:
             try:
                 item.update(
                     actions=[
+                        # An update that makes the item must name its type, or typed queries miss it.
+                        S.type.set(CloseShardItem),
                         S.shard.set(shard),
                         S.lease_token.set(token),
                         S.lease_until.set(iso(until)),
@@ -137,6 +139,7 @@ class DynamoCloses:
         item = CloseShardItem(_pk(key), keys.close_shard_sk(progress.shard))
         S = CloseShardItem
         actions = [
+            S.type.set(CloseShardItem),
             S.shard.set(progress.shard),
             S.bots_done.set(progress.bots_done),
             S.export_done.set(progress.export_done),
