@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 STAMP := $(VENV)/.installed
 
-.PHONY: run reset test test-unit test-integration test-e2e lint format bench build deploy clean
+.PHONY: run close-window reset test test-unit test-integration test-e2e lint format bench build deploy clean
 
 $(STAMP): requirements-dev.txt layers/common/python/requirements.txt
 	test -x $(PY) || $(PY_VERSION) -m venv $(VENV)
@@ -28,6 +28,10 @@ browser:
 
 run: deps
 	PORT=$(PORT) $(PY) -m local.run
+
+# Beside a running `make run`: close every window closed by now (ORG=, MONTH=, REDO=1, NOW=<ISO time>).
+close-window: $(STAMP)
+	ORG="$(ORG)" MONTH="$(MONTH)" NOW="$(NOW)" REDO="$(REDO)" PORT=$(PORT) $(PY) -m local.close_window
 
 reset:
 	rm -rf .local/ddb

@@ -81,6 +81,7 @@ class WindowReport:
     export_key: str | None = None
     manifest_key: str | None = None
     location: str | None = None
+    manifest_location: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON for the operator's answer."""
@@ -100,6 +101,7 @@ class WindowReport:
             "export": self.export_key,
             "manifest": self.manifest_key,
             "location": self.location,
+            "manifest_location": self.manifest_location,
             "sha256": (m.get("file") or {}).get("sha256"),
         }
 
@@ -251,7 +253,7 @@ def close_windows(
     records = run.stores.closes.windows([w.key for w in windows])
     late_after = timedelta(hours=run.settings.close_unfinished_alarm_hours)
     late = [w for w in windows if _unfinished(records.get(w.key)) and w.state.ends_at + late_after <= run.now]
-    if org_id is None and month is None:
+    if org_id is None and month is None and not plan_only:
         # The alarm's figure: every run that looks at all windows says how many are late (0 too).
         count("WindowsUnfinished", "state", "late", len(late))
         for w in late:
@@ -783,6 +785,7 @@ def _describe_export(run: _Run, report: WindowReport, manifest: dict[str, Any]) 
     report.export_key = export.csv_key(report.org_id, report.month)
     report.manifest_key = export.manifest_key(report.org_id, report.month)
     report.location = run.files.location(report.export_key)
+    report.manifest_location = run.files.location(report.manifest_key)
 
 
 # ---- reminders' seam -----------------------------------------------------------------------------

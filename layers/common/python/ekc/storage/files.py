@@ -16,6 +16,7 @@ from ekc.storage.ports import Composed
 # 10,000 parts of 8 MiB allow 80 GB, far more than a country's largest export of ~3 GB).
 UPLOAD_PART_BYTES = 8 * 1024 * 1024
 READ_CHUNK_BYTES = 1024 * 1024
+LOCAL_LINK_SECONDS = 7 * 24 * 3600
 
 
 @lru_cache(maxsize=1)
@@ -127,10 +128,14 @@ class S3Files:
             yield from body.iter_chunks(READ_CHUNK_BYTES)
 
     def location(self, key: str) -> str:
-        """`s3://bucket/key` in AWS; an http:// address a browser can fetch from the local stack's S3."""
-        endpoint = data_settings().s3_endpoint_url
-        if endpoint:
-            return f"{endpoint.rstrip('/')}/{self.bucket}/{key}"
+        """`s3://bucket/key` in AWS (operators open it in the console); locally, an http:// address a
+        browser or curl can download from the stack's S3 (signed for a week: the local S3 wants that)."""
+        if data_settings().s3_endpoint_url:
+            return str(
+                _client().generate_presigned_url(
+                    "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=LOCAL_LINK_SECONDS
+                )
+            )
         return f"s3://{self.bucket}/{key}"
 
 
