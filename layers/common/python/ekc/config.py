@@ -173,6 +173,10 @@ class CloseSettings(_Env):
     close_lease_seconds: int = Field(default=180, ge=30)
     # A shard handed to the queue waits at most this long for a worker before any run may take it.
     close_queue_lease_seconds: int = Field(default=2 * 3600, ge=60)
+    # Meters per bot transaction (a history Put and a meter Update each; DynamoDB takes up to 50). Cost
+    # is the same whatever the size; smaller ones lose less to a resident's race and, on DynamoDB Local,
+    # run faster (its cost grows faster than the size): docs/scale.md.
+    close_meters_per_transaction: int = Field(default=10, ge=1, le=50)
     # Rows per part object of an export (a part is written, and recorded, as one piece of progress).
     close_part_rows: int = Field(default=50_000, ge=1)
     # A window still unfinished this long after it closed raises the alarm.

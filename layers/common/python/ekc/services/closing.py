@@ -51,7 +51,6 @@ from ekc.storage.ports import (
 )
 
 KEYS_PER_READ = 100  # BatchGetItem
-METERS_PER_TRANSACTION = 50  # TransactWriteItems: 100 actions, a history Put and a meter Update each
 SAVE_EVERY_READS = 20  # bots' progress is recorded every 2,000 bot meters (and when time runs out)
 REREADS = 4  # a meter refused by its write condition is read and decided again at most this often
 REREAD_WAIT = 0.25  # seconds before the first re-read, doubling
@@ -563,8 +562,9 @@ def _apply_bots(run: _Run, w: Window, batch: list[MeterKey]) -> Counter[str]:
             else:
                 counts[str(decision)] += 1
         refused: list[MeterKey] = []
-        for start in range(0, len(writes), METERS_PER_TRANSACTION):
-            chunk = writes[start : start + METERS_PER_TRANSACTION]
+        size = run.settings.close_meters_per_transaction
+        for start in range(0, len(writes), size):
+            chunk = writes[start : start + size]
             while chunk:
                 conflicts = _record(run, chunk)
                 refused += [
