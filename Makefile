@@ -7,9 +7,9 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 STAMP := $(VENV)/.installed
 
-.PHONY: run close-window reset test test-unit test-integration test-e2e lint format bench build deploy clean
+.PHONY: run close-window invoke reset test test-unit test-integration test-e2e lint format bench build deploy clean import qr
 
-$(STAMP): requirements-dev.txt layers/common/python/requirements.txt
+$(STAMP): requirements-dev.txt layers/common/python/requirements.txt functions/viber_webhook/requirements.txt
 	test -x $(PY) || $(PY_VERSION) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -32,6 +32,21 @@ run: deps
 # Beside a running `make run`: close every window closed by now (ORG=, MONTH=, REDO=1, NOW=<ISO time>).
 close-window: $(STAMP)
 	ORG="$(ORG)" MONTH="$(MONTH)" NOW="$(NOW)" REDO="$(REDO)" PORT=$(PORT) $(PY) -m local.close_window
+
+# One event to one function of the running stack: make invoke FUNCTION=<LogicalId> EVENT=<event.json>
+invoke: $(STAMP)
+	@test -n "$(FUNCTION)" || { echo "usage: make invoke FUNCTION=<LogicalId> [EVENT=<event.json>] [PORT=$(PORT)]"; exit 2; }
+	$(PY) -m local.invoke --port $(PORT) $(FUNCTION) $(EVENT)
+
+# Beside a running `make run`, which leaves its endpoints in .local/stack.env (docs/billing-import.md).
+import: $(STAMP)
+	$(if $(DIR),,$(error usage: make import DIR=<folder with the billing CSV files>))
+	PYTHONPATH=.:layers/common/python $(PY) -m local.billing_import $(DIR)
+
+# The invoice print run's QR codes: ORG=<organization> (default the city), MONTH=YYYY-MM, OUT=<folder>.
+qr: $(STAMP)
+	PYTHONPATH=.:layers/common/python $(PY) -m local.print_run $(if $(MONTH),--month $(MONTH)) \
+	  $(if $(ORG),--org $(ORG)) $(if $(OUT),--out $(OUT))
 
 reset:
 	rm -rf .local/ddb
@@ -58,9 +73,6 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: deps
-	PYTHONPATH=.:layers/common/python $(PY) -m bench.run
-
 # aws-sam-cli lives in its own venv: its pins clash with the project's.
 SAM_VENV := .sam-venv
 $(SAM_VENV)/.installed:
@@ -70,6 +82,11 @@ $(SAM_VENV)/.installed:
 
 build: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/sam build --template-file template.yaml
+
+# Measures the layer and functions as built (an x86_64 sam build of them in .aws-sam/bench-build);
+# exits non-zero when a goal is missed. BENCH_ARGS=--rebuild builds again even if nothing changed.
+bench: deps $(SAM_VENV)/.installed
+	PYTHONPATH=.:layers/common/python $(PY) -m bench.run $(BENCH_ARGS)
 
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --guided

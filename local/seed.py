@@ -17,7 +17,7 @@ from ekc.domain.identity import Channel, Origin, PersonCaller
 from ekc.domain.kinds import KINDS, MeterKind
 from ekc.domain.model import Account, Debt, Meter, Organization, Submission
 from ekc.domain.months import Month
-from ekc.domain.values import updated_usual
+from ekc.domain.plausibility import UsageProfile
 from ekc.domain.windows import KYIV, DayOfMonth, WindowRule
 from ekc.exceptions import Conflict
 from ekc.services import auth, qrcodes
@@ -143,12 +143,12 @@ def _with_past(meter: Meter, billing_month: Month) -> tuple[Meter, list[Submissi
     if value < 0:
         raise ValueError(f"the past use of {meter.id} exceeds its previous reading")
     month = billing_month.plus(-len(uses))
-    usual, months = None, 0
+    usage = UsageProfile()
     history = []
     for n, use in enumerate(uses):
         if n:
             value += use
-            usual, months = updated_usual(usual, months, use)
+            usage = usage.updated(month, use, confirmed_high=False, rollover=False, months_elapsed=1)
         channel = PAST_CHANNELS[n % len(PAST_CHANNELS)]
         # Handed in on the window's second day, in the evening, Kyiv time.
         local = datetime.combine(date(month.year, month.month, 1), time(20, 15 + n), KYIV) + timedelta(
@@ -165,7 +165,7 @@ def _with_past(meter: Meter, billing_month: Month) -> tuple[Meter, list[Submissi
             )
         )
         month = month.plus(1)
-    return replace(meter, usual=usual, usual_months=months), history
+    return replace(meter, usage=usage), history
 
 
 def seed_demo(now: datetime, stores: Stores | None = None) -> dict[str, Any]:

@@ -8,26 +8,39 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from ekc.domain.model import Account, AccountBundle, Meter, Organization, Submission
+from ekc.domain.model import RESIDENT_CHANNELS, Account, AccountBundle, Meter, Organization, Submission
+from ekc.domain.months import Month
 from ekc.domain.notices import Notice
-from ekc.exceptions import Conflict, NotFound, StorageUnavailable
+from ekc.domain.values import format_value
+from ekc.exceptions import BadToken, Conflict, NotFound, StorageUnavailable
+from ekc.mail import Letter
 from ekc.storage import keys
+from ekc.storage.accounts import INDEXED, meter_changes
+from ekc.storage.base import iso
 from ekc.storage.ports import (
     CloseRecord,
     Composed,
+    HistoryPage,
     LinkedAccount,
     LoginRecord,
     MeterKey,
+    OutcomeUnknown,
+    QuotaCell,
     ReadingWrite,
+    ResetRecord,
+    SaveMarker,
+    SaveReplayed,
     SessionRecord,
     ShardProgress,
     Stores,
+    ViberIdentity,
     WindowKey,
 )
 
@@ -80,13 +93,17 @@ class FakeAccounts:
         stored = self.meters.get(meter.id)
         if stored is None or stored.account != meter.account:
             raise NotFound()
+        if stored.seal_epoch != meter.seal_epoch:
+            raise Conflict("meter_resealed")
         self.meters[meter.id] = replace(stored, bot_enabled=enabled, bot_amount=amount)
         return self.meters[meter.id]
 
     def meter_keys(self, org_id: str, shard: int, *, bots_only: bool) -> Iterator[MeterKey]:
-        """One shard of an organization's meters, or of those whose bot is on."""
+        """One shard of an organization's live meters, or of those whose bot is on."""
         for meter in sorted(self.meters.values(), key=lambda m: m.id):
             if meter.organization_id != org_id or keys.shard_of(meter.id) != shard:
+                continue
+            if meter.retired_on is not None:  # out of both indexes
                 continue
             if bots_only and not meter.bot_enabled:
                 continue
@@ -97,27 +114,78 @@ class FakeAccounts:
         found = (self.meters.get(k.meter_id) for k in wanted)
         return [m for m, k in zip(found, wanted, strict=True) if m is not None and m.account == k.account]
 
-    def set_seal_epoch(self, account: str, meter_id: str, epoch: int) -> Meter:
+    def get_accounts(self, numbers: list[str]) -> list[Account]:
+        """Accounts by number; missing ones are left out."""
+        return [self.accounts[n] for n in numbers if n in self.accounts]
+
+    def existing_accounts(self, numbers: list[str]) -> set[str]:
+        """Which of these accounts exist."""
+        return {n for n in numbers if n in self.accounts}
+
+    def put_accounts(self, accounts: list[Account]) -> None:
+        """Create or replace accounts."""
+        for account in accounts:
+            self.accounts[account.number] = account
+
+    def put_meters(self, meters: list[Meter]) -> None:
+        """Create meters."""
+        for meter in meters:
+            self.meters[meter.id] = meter
+
+    def update_meter(self, read: Meter, wanted: Meter) -> bool:
+        """Billing's change of a meter, under the same conditions as DynamoDB's; False when refused."""
+        changed = meter_changes(read, wanted)
+        if not changed:
+            return True
+        stored = self.meters.get(read.id)
+        if stored is None or stored.account != read.account:
+            return False
+        if ("previous_value" in changed or "previous_month" in changed) and stored.current is not None:
+            return False
+        if "seal_epoch" in changed and stored.seal_epoch != read.seal_epoch:
+            return False
+        if any(name in changed for name in INDEXED) and (
+            stored.bot_enabled != read.bot_enabled or stored.retired_on != read.retired_on
+        ):
+            return False
+        self.meters[read.id] = replace(stored, **{name: getattr(wanted, name) for name in changed})
+        return True
+
+    def set_seal_epoch(
+        self,
+        account: str,
+        meter_id: str,
+        epoch: int,
+        opening: Decimal | None = None,
+        opening_month: Month | None = None,
+    ) -> Meter:
         """Record a verification or re-sealing (the bot goes off); a replay changes nothing."""
         stored = self.meters.get(meter_id)
         if stored is None or stored.account != account:
             raise NotFound()
         if stored.seal_epoch < epoch:
-            self.meters[meter_id] = replace(stored, seal_epoch=epoch, bot_enabled=False)
+            changed = replace(stored, seal_epoch=epoch, bot_enabled=False)
+            if opening is not None and opening_month is not None:
+                changed = replace(changed, opening_value=opening, opening_month=opening_month)
+            self.meters[meter_id] = changed
         return self.meters[meter_id]
 
 
 class FakeReadings:
-    """History and the meters' current values, with DynamoDB's write conditions."""
+    """History, month winners, submission markers and current values, with DynamoDB's conditions."""
 
     def __init__(self, accounts: FakeAccounts) -> None:
         self._accounts = accounts
         self.written: list[Submission] = []  # every accepted submission, in the order written
+        self.month_winners: dict[tuple[str, Month], Submission] = {}
+        self.markers: dict[tuple[str, str], SaveMarker] = {}
         self.transactions = 0
         # Runs just before the next transaction: another channel writing between our read and our write.
         self.before_write: Callable[[FakeReadings], None] | None = None
+        # Set to make the next transaction's answer get lost: "before" (never arrived) or "after" (applied).
+        self.lose_answer: str | None = None
 
-    def record_readings(self, writes: list[ReadingWrite]) -> list[bool]:
+    def record_readings(self, writes: list[ReadingWrite], *, key: str | None = None) -> list[bool]:
         """Write all or nothing; per write, True when its condition refused it (a race)."""
         if not writes:
             return []
@@ -125,14 +193,32 @@ class FakeReadings:
         if self.before_write is not None:
             hook, self.before_write = self.before_write, None
             hook(self)
-        conflicts = [not self._condition_holds(w) for w in writes]
+        lost, self.lose_answer = self.lose_answer, None
+        account = writes[0].meter.account
+        if lost == "before" and key is not None:
+            raise OutcomeUnknown(account, key)
+        if key is not None and (account, key) in self.markers:
+            raise SaveReplayed(self.markers[(account, key)])
+        conflicts = [not (self._condition_holds(w) and self._month_condition_holds(w)) for w in writes]
         if not any(conflicts):
             for w in writes:
                 self._accounts.meters[w.meter.id] = self._accounts.meters[w.meter.id].with_reading(
                     w.submission
                 )
                 self.written.append(w.submission)
+                self.month_winners[(w.meter.id, w.submission.billing_month)] = w.submission
+            if key is not None:
+                saved = {w.meter.id: format_value(w.submission.value) for w in writes}
+                self.markers[(account, key)] = SaveMarker("saved", saved)
+        if lost == "after" and key is not None:
+            raise OutcomeUnknown(account, key)
         return conflicts
+
+    def _month_condition_holds(self, write: ReadingWrite) -> bool:
+        stored = self.month_winners.get((write.meter.id, write.submission.billing_month))
+        if write.bot:
+            return stored is None
+        return stored is None or stored.at <= write.submission.at
 
     def _condition_holds(self, write: ReadingWrite) -> bool:
         stored_meter = self._accounts.meters.get(write.meter.id)
@@ -147,21 +233,56 @@ class FakeReadings:
                 and unchanged
                 and stored_meter.bot_enabled
                 and stored_meter.seal_epoch == write.meter.seal_epoch
+                and stored_meter.retired_on is None
             )
+        if not self._same_day_count(write, stored_meter):
+            return False
         if read is not None and read.billing_month == new.billing_month:
             return stored is not None and stored.billing_month == new.billing_month and stored.at <= new.at
         if read is None:
             return stored is None
         return stored is not None and (stored.billing_month, stored.at) == (read.billing_month, read.at)
 
-    def history(self, meter_id: str, limit: int = 500) -> list[Submission]:
-        """A meter's submissions, newest first."""
-        mine = [s for s in self.written if s.meter_id == meter_id]
-        return sorted(mine, key=lambda s: s.at, reverse=True)[:limit]
+    @staticmethod
+    def _same_day_count(write: ReadingWrite, stored: Meter) -> bool:
+        read = write.meter
+        if write.submission.channel not in RESIDENT_CHANNELS or read.day is None:
+            return True
+        return stored.day != read.day or stored.day_count == read.day_count
+
+    def marker(self, account: str, key: str) -> SaveMarker | None:
+        """What became of a submission key."""
+        return self.markers.get((account, key))
+
+    def claim(self, account: str, key: str, now: datetime) -> None:
+        """Mark a key answered without a write; SaveReplayed if it was used before."""
+        if (account, key) in self.markers:
+            raise SaveReplayed(self.markers[(account, key)])
+        self.markers[(account, key)] = SaveMarker("answered", {})
+
+    def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
+        """ "saved" if the key's save was applied, else "abandoned" for good."""
+        return self.markers.setdefault((account, key), SaveMarker("abandoned", {}))
+
+    def history(self, meter_id: str, limit: int = 50, before: str | None = None) -> HistoryPage:
+        """A page of a meter's submissions, newest first; the cursor is the last one's position."""
+        mine = sorted((s for s in self.written if s.meter_id == meter_id), key=lambda s: s.at, reverse=True)
+        start = 0 if before is None else int(before.rsplit("#", 1)[1], 16)
+        page = mine[start : start + limit]
+        # Shaped like DynamoDB's cursor (a history item's sort key), with the position in its suffix.
+        cursor = f"R#{iso(page[-1].at)}#{start + limit:08x}" if len(page) == limit else None
+        return HistoryPage(page, cursor)
+
+    def months(self, meter_id: str, count: int = 25) -> list[Submission]:
+        """The winners of the meter's last `count` months, oldest first."""
+        mine = sorted((m, s) for (mid, m), s in self.month_winners.items() if mid == meter_id)
+        return [s for _, s in mine[-count:]]
 
     def import_history(self, account: str, submissions: list[Submission]) -> None:
-        """Load past submissions without touching the meter."""
-        self.written.extend(submissions)
+        """Load past submissions and their months' winners, without touching the meter."""
+        for s in sorted(submissions, key=lambda s: s.at):
+            self.written.append(s)
+            self.month_winners[(s.meter_id, s.billing_month)] = s
 
 
 class FakePeople:
@@ -328,19 +449,111 @@ class FakeTasks:
         self.sent.extend(dict(t) for t in tasks)
 
 
+# One lock for every fake recovery store (a lock cannot be deep-copied by `FakeStores.snapshot`).
+_RECOVERY_LOCK = threading.Lock()
+
+
+class FakeRecovery:
+    """Recovery quotas, pending links and the passwords they set, atomic under threads like DynamoDB."""
+
+    def __init__(self, people: FakePeople) -> None:
+        self._people = people
+        self.counts: dict[tuple[str, int], int] = defaultdict(int)
+        self.resets: dict[str, ResetRecord] = {}
+
+    def take_quota(self, cells: list[QuotaCell]) -> list[QuotaCell]:
+        """Count one request in every cell, all or none; the cells already at their limit."""
+        with _RECOVERY_LOCK:
+            full = [c for c in cells if self.counts[(c.key, c.window)] >= c.limit]
+            if not full:
+                for c in cells:
+                    self.counts[(c.key, c.window)] += 1
+            return full
+
+    def put_reset(self, token_hash: str, record: ResetRecord) -> None:
+        """Store a pending recovery."""
+        self.resets[token_hash] = record
+
+    def get_reset(self, token_hash: str) -> ResetRecord | None:
+        """A pending recovery, or None."""
+        return self.resets.get(token_hash)
+
+    def use_reset(self, token_hash: str, record: ResetRecord, password_hash: str, now: datetime) -> None:
+        """Consume the recovery and set the password together, or BadToken."""
+        with _RECOVERY_LOCK:
+            stored = self.resets.get(token_hash)
+            login = self._people.logins.get(record.email)
+            if stored is None or stored.expires_at <= now or login is None:
+                raise BadToken("recovery_link")
+            if login.person_id != record.person_id:
+                raise BadToken("recovery_link")
+            del self.resets[token_hash]
+            self._people.logins[record.email] = LoginRecord(login.person_id, password_hash)
+
+
+class FakeMailer:
+    """Letters kept in a list instead of sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[Letter] = []
+        self.fail = False
+
+    def send(self, letter: Letter) -> str:
+        """Keep the letter; StorageUnavailable when told to fail."""
+        if self.fail:
+            raise StorageUnavailable("mail_unavailable")
+        self.sent.append(letter)
+        return f"fake-{len(self.sent)}"
+
+
+class FakeViberUsers:
+    """Viber identities in memory."""
+
+    def __init__(self, people: FakePeople) -> None:
+        self._people = people
+        self.identities: dict[str, ViberIdentity] = {}
+        self.profiles: set[str] = set()  # person ids with a profile made for a Viber user
+
+    def get(self, viber_id: str) -> ViberIdentity | None:
+        """The identity of a Viber user, or None."""
+        return self.identities.get(viber_id)
+
+    def create(self, identity: ViberIdentity, now: datetime) -> ViberIdentity:
+        """Record a new Viber user; if they already exist, the stored identity wins."""
+        stored = self.identities.get(identity.viber_id)
+        if stored is not None:
+            return stored
+        if identity.person_id in self.profiles or identity.person_id in self._people.emails:
+            raise Conflict()
+        self.identities[identity.viber_id] = identity
+        self.profiles.add(identity.person_id)
+        return identity
+
+    def set_subscribed(self, viber_id: str, subscribed: bool, now: datetime) -> bool:
+        """Remember (un)subscribing of a known Viber user; False if unknown."""
+        stored = self.identities.get(viber_id)
+        if stored is None:
+            return False
+        self.identities[viber_id] = replace(stored, subscribed=subscribed)
+        return True
+
+
 class FakeStores(Stores):
     """Every store in memory, wired to each other as the DynamoDB ones share one table."""
 
     def __init__(self, organizations: list[Organization] | None = None) -> None:
         catalogue = FakeCatalogue(organizations)
         accounts = FakeAccounts()
+        people = FakePeople(accounts, catalogue)
         super().__init__(
             catalogue=catalogue,
             accounts=accounts,
             readings=FakeReadings(accounts),
-            people=FakePeople(accounts, catalogue),
+            people=people,
             attempts=FakeAttempts(),
             closes=FakeCloses(),
+            recovery=FakeRecovery(people),
+            viber_users=FakeViberUsers(people),
         )
 
     # Typed shortcuts for tests.
@@ -365,6 +578,11 @@ class FakeStores(Stores):
         return self.closes  # type: ignore[return-value]
 
     @property
+    def fake_viber_users(self) -> FakeViberUsers:
+        """The Viber users store, as the fake it is."""
+        return self.viber_users  # type: ignore[return-value]
+
+    @property
     def fake_attempts(self) -> FakeAttempts:
         """The attempts store, as the fake it is."""
         return self.attempts  # type: ignore[return-value]
@@ -376,6 +594,11 @@ class FakeStores(Stores):
             self.accounts.put_meter(meter)
         for person_id in people:
             self.people.link(person_id, account, datetime.fromtimestamp(0).astimezone())
+
+    @property
+    def fake_recovery(self) -> FakeRecovery:
+        """The recovery store, as the fake it is."""
+        return self.recovery  # type: ignore[return-value]
 
     def snapshot(self) -> FakeStores:
         """A deep copy, to compare before and after."""

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import queue
 import re
-import secrets
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+
+from local.launch import StackProcess, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 E2E_DIR = Path(__file__).resolve().parent
@@ -31,22 +26,10 @@ CHROMIUM_ARGS = [
 ]
 # "  web_qr_77777    http://127.0.0.1:PORT/#/qr/<token>": the invoice QR links the stack prints.
 DEMO_LINK = re.compile(r"^\s+(?P<name>(?:web|viber)_qr_\d+)\s+(?P<url>\S+)\s*$")
+# "  S3_ENDPOINT_URL   = http://127.0.0.1:PORT  (moto's S3, in memory only)": the settings it chose.
+SETTING = re.compile(r"^\s+(?P<name>[A-Z][A-Z0-9_]+)\s+=\s+(?P<value>\S+)")
 _printed_links: dict[str, str] = {}
 LOG_FILE = ROOT / "test-results" / "local-stack.log"
-# The stack chooses these itself; a developer's shell values would make the run depend on the machine.
-STACK_CHOOSES = (
-    "LOCAL_NOW",
-    "DYNAMODB_ENDPOINT",
-    "PUBLIC_BASE_URL",
-    "VIBER_API_URL",
-    "PORT",
-    "TABLE_NAME",
-    "STAGE",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,60 +45,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group("stack"))
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        # SIGTERM lets local.run stop DynamoDB Local cleanly.
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # its own session: only what it started
-            process.wait()
+def settings_of(stack: StackProcess) -> dict[str, str]:
+    """The settings a stack printed at start (NAME = value), e.g. DYNAMODB_ENDPOINT, S3_ENDPOINT_URL."""
+    return {match["name"]: match["value"] for line in stack.output if (match := SETTING.match(line))}
 
 
 @pytest.fixture(scope="session")
-def stack_url() -> Iterator[str]:
-    """The base URL of a freshly started local stack: real clock, in-memory DynamoDB Local, random key."""
-    env = {name: value for name, value in os.environ.items() if name not in STACK_CHOOSES}
-    env.update(TOKEN_SIGNING_KEY=secrets.token_urlsafe(48), PYTHONUNBUFFERED="1")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.run", "--port", "0", "--in-memory"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    output: list[str] = []
-    ready: queue.Queue[str | None] = queue.Queue()
+def stack() -> Iterator[StackProcess]:
+    """A freshly started local stack: real clock, in-memory DynamoDB Local and S3, random key."""
 
-    def read() -> None:
-        # Keep draining for the whole session, or the stack would block on a full pipe.
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            if link := DEMO_LINK.match(line):
-                _printed_links[link["name"]] = link["url"]
-            if line.startswith("READY "):
-                ready.put(line.split()[1])
-        ready.put(None)
+    def remember_links(line: str) -> None:
+        if link := DEMO_LINK.match(line):
+            _printed_links[link["name"]] = link["url"]
 
-    threading.Thread(target=read, name="local-stack-output", daemon=True).start()
     try:
-        url = ready.get(timeout=STARTUP_TIMEOUT)
-    except queue.Empty:
-        url = None
-    if url is None:
-        _stop(process)
-        pytest.fail(f"the local stack did not print READY within {STARTUP_TIMEOUT} s:\n{''.join(output)}")
-    try:
-        yield url
-    finally:
-        _stop(process)
-        LOG_FILE.parent.mkdir(exist_ok=True)
-        LOG_FILE.write_text("".join(output), encoding="utf-8")
+        with running_stack(on_line=remember_links, timeout=STARTUP_TIMEOUT) as started:
+            try:
+                yield started
+            finally:
+                LOG_FILE.parent.mkdir(exist_ok=True)
+                LOG_FILE.write_text("".join(started.output), encoding="utf-8")
+    except RuntimeError as exc:  # it never printed READY: the reason is in what it printed
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def stack_url(stack: StackProcess) -> str:
+    """The base URL of the session's local stack."""
+    return stack.url
 
 
 @pytest.fixture(scope="session")

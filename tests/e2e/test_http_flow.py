@@ -58,7 +58,7 @@ def test_http_flow_sign_in_link_save_and_history(stack_url: str) -> None:
     assert saved.json()["results"][0]["status"] == "saved"
     again = {m["id"]: m for m in resident.call("GET", "/api/accounts/88888").json()["meters"]}
     assert again[water["id"]]["current"]["value"] == value.replace(",", ".")
-    assert again[water["id"]]["current"]["source_label"].startswith("Дані внесено з IP: 127.0.0.1")
+    assert again[water["id"]]["current"]["source_label"].startswith("Дані внесено з сайту ")
     history = resident.call("GET", f"/api/accounts/88888/meters/{water['id']}/history").json()
     assert history["submissions"][0]["value"] == value.replace(",", ".")
     # And a stranger cannot see any of it

@@ -1,4 +1,4 @@
-"""The local stack's gateway over real HTTP: cabinet files, API Gateway's answers, DynamoDB Local."""
+"""The local stack over real HTTP: cabinet files, API Gateway's answers, headers, S3, DynamoDB Local."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ import pytest
 import requests
 
 from local.dynamodb import client, find_dynamodb_local, start_dynamodb
+from local.launch import StackProcess
+from local.s3 import client as s3_client
 from local.tables import create_tables
+from local.template import bucket_name, load_template, local_buckets, response_headers
+from tests.e2e.conftest import settings_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,10 +67,45 @@ def test_local_stack_refuses_path_traversal(stack_url: str, target: str) -> None
     assert b"[project]" not in body and b".PHONY" not in body
 
 
-def test_local_stack_lists_the_template_routes(stack_url: str) -> None:
+def test_local_stack_lists_the_template_routes_and_the_warm_workers(stack_url: str) -> None:
     listing = requests.get(f"{stack_url}/_local/routes", timeout=10).json()
-    routes = {entry["route"]: entry["handler"] for entry in listing["routes"]}
-    assert routes["GET /api/openapi.json"] == "functions.web_api.app"
+    routes = {entry["route"]: (entry["code_uri"], entry["handler"]) for entry in listing["routes"]}
+    assert routes["GET /api/openapi.json"] == ("functions/web_api/", "app.lambda_handler")
+    # Each function was cold-started when the stack started, in its own worker
+    assert listing["workers"]["WebApiFunction"]["cold_starts"] >= 1
+    assert listing["workers"]["WebApiFunction"]["max"] >= 2
+
+
+def test_local_stack_adds_the_template_security_headers(stack_url: str) -> None:
+    # Given the headers policy template.yaml puts on CloudFront, less HSTS (plain HTTP locally)
+    expected = {h.name: h.value for h in response_headers(load_template(ROOT / "template.yaml"))}
+    assert {"Content-Security-Policy", "X-Frame-Options", "Referrer-Policy"} <= set(expected)
+    # When the cabinet and the API answer, Then both carry them
+    for path in ("/", "/api/openapi.json", "/api/no-such-route"):
+        response = requests.get(f"{stack_url}{path}", timeout=30)
+        assert {name: response.headers.get(name) for name in expected} == expected, path
+        assert "Strict-Transport-Security" not in response.headers
+
+
+def test_local_stack_invokes_a_function_with_an_aws_event(stack_url: str) -> None:
+    # Given the sample API Gateway event of tests/events
+    event = json.loads((ROOT / "tests" / "events" / "http_api_v2.json").read_text())
+    # When it is posted to /_local/invoke/<LogicalId>, as `make invoke` does
+    response = requests.post(f"{stack_url}/_local/invoke/WebApiFunction", json=event, timeout=30)
+    # Then the answer is the handler's return value: GET /api/me without a session is 401
+    assert response.status_code == 200 and "X-Amz-Function-Error" not in response.headers
+    assert response.json()["statusCode"] == 401
+
+
+def test_local_stack_serves_s3_with_the_template_buckets(stack: StackProcess) -> None:
+    # Given the S3 endpoint the stack printed (and gave the functions as S3_ENDPOINT_URL)
+    endpoint = settings_of(stack)["S3_ENDPOINT_URL"]
+    # When it is asked for its buckets
+    s3 = s3_client(endpoint)
+    names = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
+    # Then they are the template's buckets, less the one behind CloudFront
+    template = load_template(ROOT / "template.yaml")
+    assert names == {bucket_name(logical_id) for logical_id in local_buckets(template)}
 
 
 def test_local_stack_serves_parallel_requests(stack_url: str) -> None:

@@ -1,20 +1,29 @@
-"""`make build` (sam build) produces what Lambda will run: the layer's layout and its binaries' architecture.
+"""`make build` (sam build) produces what Lambda will run: the layer's layout, its binaries' architecture,
+and bytecode Lambda can use as it is.
 
 The source tree can look right while the built layer is wrong (a ContentUri one level off builds
 /opt/python/python/ekc and sam still prints "Build Succeeded"), so this test looks at the build itself.
+Lambda's /opt and /var/task are read-only and sam's zip dates every file 1980-01-01, so only bytecode
+that is unchecked-hash, for the runtime's Python, saves a cold start from compiling every module.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
+import stat
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.cold_start import Container, run
+from bench.host_build import FUNCTION_TYPE, build_for_host
 from local.tables import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +34,10 @@ WEB_API = BUILD / "WebApiFunction"
 ELF_MACHINES = {"arm64": 0xB7, "x86_64": 0x3E}
 ELF_ARCH_NAMES = {"arm64": "aarch64", "x86_64": "x86_64"}
 OUTPUT_TAIL = 60
+# The bytecode magic number of each Lambda Python runtime (importlib's MAGIC_NUMBER, first two bytes).
+RUNTIME_MAGIC = {"python3.11": 3495, "python3.12": 3531, "python3.13": 3571}
+UNCHECKED_HASH = 0b01  # PEP 552 flags: hash-based, source not checked
+ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z: the date sam's deployment zip gives every file
 
 # All tests here share one build: with pytest-xdist they must run in the same worker.
 pytestmark = pytest.mark.xdist_group("sam-build")
@@ -60,6 +73,12 @@ def built() -> dict[str, Any]:
     )
     globals_ = load_template(ROOT / "template.yaml")["Globals"]["Function"]
     return {"output": output, "architecture": globals_["Architectures"][0], "runtime": globals_["Runtime"]}
+
+
+def function_ids() -> list[str]:
+    """Every AWS::Serverless::Function of template.yaml."""
+    resources = load_template(ROOT / "template.yaml")["Resources"]
+    return sorted(name for name, resource in resources.items() if resource.get("Type") == FUNCTION_TYPE)
 
 
 def elf_machine(path: Path) -> int:
@@ -118,3 +137,158 @@ def test_build_web_api_function_holds_its_handler_and_not_the_layer(built: dict[
     assert (WEB_API / "app.py").is_file()
     # and the domain is not copied into it: a copy in /var/task would shadow the layer's ekc
     assert not (WEB_API / "ekc").exists()
+
+
+def test_build_viber_function_holds_viberbot_for_the_architecture_and_not_the_layer(
+    built: dict[str, Any],
+) -> None:
+    # Given the built Viber webhook
+    viber = BUILD / "ViberWebhookFunction"
+    # Then it holds its handler and its own dependencies (viberbot, requests), not the layer's package
+    assert (viber / "app.py").is_file()
+    assert (viber / "viberbot" / "__init__.py").is_file()
+    assert (viber / "requests" / "__init__.py").is_file()
+    assert not (viber / "ekc").exists()
+    assert not (LAYER / "viberbot").exists(), "viberbot belongs to the Viber function, not the shared layer"
+    # And any compiled module in it is for the functions' architecture
+    for binary in viber.rglob("*.so"):
+        assert elf_machine(binary) == ELF_MACHINES[built["architecture"]], binary
+
+
+# ---- bytecode --------------------------------------------------------------------------------------------
+
+
+def bytecode_faults(folder: Path, runtime: str) -> list[str]:
+    """Modules under folder without an unchecked-hash .pyc of the runtime's Python compiled from them."""
+    tag = "cpython-" + runtime.removeprefix("python").replace(".", "")
+    magic = RUNTIME_MAGIC[runtime].to_bytes(2, "little") + b"\r\n"
+    same_python = f"python{sys.version_info[0]}.{sys.version_info[1]}" == runtime
+    faults = []
+    for source in sorted(folder.rglob("*.py")):
+        where = str(source.relative_to(folder))
+        compiled = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        if not compiled.is_file():
+            faults.append(f"{where}: no __pycache__/{compiled.name}")
+            continue
+        header = compiled.read_bytes()[:16]
+        if header[:4] != magic:
+            faults.append(f"{where}: bytecode of another Python (magic {header[:4]!r})")
+        elif int.from_bytes(header[4:8], "little") != UNCHECKED_HASH:
+            faults.append(f"{where}: not unchecked-hash (flags {int.from_bytes(header[4:8], 'little')})")
+        elif same_python and header[8:16] != importlib.util.source_hash(source.read_bytes()):
+            faults.append(f"{where}: compiled from another source")
+    return faults
+
+
+def test_build_every_function_is_built_with_bytecode() -> None:
+    # Given template.yaml
+    template = load_template(ROOT / "template.yaml")
+    layer = template["Resources"]["CommonLayer"]["Metadata"]
+    makefile = ROOT / layer["ContextPath"] / "Makefile"
+    # Then the layer and every function are built by lambda_build/Makefile, whose pattern rule
+    # build-%Function builds any function named like the others
+    assert layer["BuildMethod"] == "makefile"
+    assert "build-CommonLayer:" in makefile.read_text()
+    assert "build-%Function:" in makefile.read_text()
+    for logical_id in function_ids():
+        metadata = template["Resources"][logical_id].get("Metadata") or {}
+        assert metadata.get("BuildMethod") == "makefile", (
+            f"{logical_id}: add `Metadata: {{BuildMethod: makefile, ContextPath: lambda_build}}`"
+        )
+        assert metadata.get("ContextPath") == layer["ContextPath"]
+        assert logical_id.endswith("Function"), f"{logical_id}: the Makefile builds build-<Name>Function"
+
+
+def test_build_layer_and_functions_hold_unchecked_hash_bytecode_of_the_runtime(built: dict[str, Any]) -> None:
+    # Given the built layer and functions
+    folders = {"CommonLayer": LAYER} | {logical_id: BUILD / logical_id for logical_id in function_ids()}
+    for name, folder in folders.items():
+        modules = list(folder.rglob("*.py"))
+        assert modules, f"{name} holds no module"
+        # Then every module has its bytecode in __pycache__, for the runtime's Python, unchecked-hash,
+        # compiled from that very source
+        assert bytecode_faults(folder, built["runtime"]) == [], name
+        # and no bytecode of another Python or beside the sources
+        tag = "cpython-" + built["runtime"].removeprefix("python").replace(".", "")
+        strays = [str(p.relative_to(folder)) for p in folder.rglob("*.pyc") if f".{tag}." not in p.name]
+        assert strays == [], f"{name}: bytecode of another Python"
+
+
+@pytest.fixture
+def read_only_copy(built: dict[str, Any], tmp_path: Path) -> Iterator[dict[str, Path]]:
+    """/opt/python and /var/task of web_api as Lambda unpacks them: zip-dated, read-only.
+
+    The layer built for arm64 cannot load its binaries here, so this is the same build for this
+    machine's architecture (bench/host_build.py: sam build of the template with only that changed).
+    """
+    build = build_for_host(progress=lambda _: None)
+    opt, task = tmp_path / "opt" / "python", tmp_path / "var" / "task"
+    shutil.copytree(build.layers["CommonLayer"], opt)
+    shutil.copytree(build.functions["WebApiFunction"], task)
+    for path in [*opt.rglob("*"), *task.rglob("*"), opt, task]:
+        os.utime(path, (ZIP_EPOCH, ZIP_EPOCH), follow_symlinks=False)
+    for path in [*opt.rglob("*"), *task.rglob("*"), opt, task]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    yield {"opt": opt, "task": task}
+    for path in [opt, task, *opt.rglob("*"), *task.rglob("*")]:
+        path.chmod(path.stat().st_mode | stat.S_IWUSR)
+
+
+def _snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for f in folders for p in [f, *f.rglob("*")]}
+
+
+def test_build_imports_from_a_read_only_copy_without_compiling_or_writing(
+    read_only_copy: dict[str, Path], built: dict[str, Any]
+) -> None:
+    # Given the built layer and web_api as Lambda has them, files dated as the zip dates them
+    opt, task = read_only_copy["opt"], read_only_copy["task"]
+    assert bytecode_faults(opt, built["runtime"]) == []
+    before = _snapshot(opt, task)
+    environment = {
+        "TABLE_NAME": "MainTable",
+        "AWS_REGION": "eu-central-1",
+        "TOKEN_SIGNING_KEY": "build-test-signing-key-0123456789abcdef",
+        "POWERTOOLS_SERVICE_NAME": "web_api",
+    }
+    # When a fresh interpreter that may write bytecode imports the handler from /var/task and /opt/python
+    container = Container("web_api", (task, opt), environment, "app", "lambda_handler", write_bytecode=True)
+    imported = run(container, watch_compiles=True)
+    # Then no module of the layer or the function was compiled from its source
+    ours = [path for path in imported.compiled_from_source or [] if path.startswith(str(opt.parent.parent))]
+    assert imported.compiled_from_source is not None
+    assert ours == []
+    # and nothing was written: no new __pycache__, no rewritten .pyc
+    assert _snapshot(opt, task) == before
+
+
+def test_build_import_check_sees_a_module_compiled_and_written(tmp_path: Path) -> None:
+    # Given a module without bytecode in a writable folder (what the read-only check must catch)
+    (tmp_path / "app.py").write_text("lambda_handler = print\n")
+    before = _snapshot(tmp_path)
+    # When a fresh interpreter imports it the way the read-only check does
+    imported = run(
+        Container("plain", (tmp_path,), {}, "app", "lambda_handler", write_bytecode=True), watch_compiles=True
+    )
+    # Then the check sees it compiled from source and its bytecode written
+    assert imported.compiled_from_source == [str(tmp_path / "app.py")]
+    assert _snapshot(tmp_path) != before
+    assert (tmp_path / "__pycache__").is_dir()
+
+
+def test_build_template_has_no_dependency_cycle_once_sam_translates_it(built: dict[str, Any]) -> None:
+    # Given the template as CloudFormation sees it after SAM's transform (sam's own venv has the translator)
+    sam_python = ROOT / ".sam-venv" / "bin" / "python"
+    script = Path(__file__).with_name("sam_dependencies.py")
+    # When its resources' references are followed
+    result = subprocess.run(
+        [str(sam_python), str(script), str(ROOT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "AWS_DEFAULT_REGION": "eu-central-1"},
+    )
+    # Then no resource depends on itself through others (CloudFormation would refuse the stack)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "no cycle", result.stdout

@@ -14,11 +14,13 @@ import pytest
 
 from ekc.storage.items import MODELS, Item
 from local.tables import load_template
+from local.template import merged_properties
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 FUNCTION_TYPE = "AWS::Serverless::Function"
 TABLE_ID = "MainTable"
+IDEMPOTENCY_TABLE_ID = "IdempotencyTable"
 LAYER_ID = "CommonLayer"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 # Routes the web API serves on purpose without describing them in its own OpenAPI document.
@@ -38,20 +40,6 @@ def functions_of(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
         for logical_id, resource in template["Resources"].items()
         if resource.get("Type") == FUNCTION_TYPE
     }
-
-
-def merged_properties(template: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
-    """A function's properties with Globals applied as SAM does: maps merge, lists add, scalars override."""
-    merged = dict((template.get("Globals") or {}).get("Function") or {})
-    for key, value in properties.items():
-        base = merged.get(key)
-        if isinstance(base, dict) and isinstance(value, dict):
-            merged[key] = {**base, **value}
-        elif isinstance(base, list) and isinstance(value, list):
-            merged[key] = base + value
-        else:
-            merged[key] = value
-    return merged
 
 
 def test_template_passes_cfn_lint() -> None:
@@ -228,10 +216,11 @@ def test_layer_builds_for_the_functions_runtime_and_architecture(template: dict[
     layer = template["Resources"][LAYER_ID]
     runtime = template["Globals"]["Function"]["Runtime"]
     architectures = template["Globals"]["Function"]["Architectures"]
-    # Then sam builds it with pip for that same Python and architecture
-    build_method = layer["Metadata"]["BuildMethod"]
-    assert re.fullmatch(r"python3\.\d+", build_method)
-    assert build_method == runtime
+    # Then sam builds it with lambda_build/Makefile (pip, then bytecode) for that same Python and architecture
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (ROOT / layer["Metadata"]["ContextPath"] / "Makefile").read_text()
+    assert re.search(rf"^LAMBDA_RUNTIME \?= {re.escape(runtime)}$", makefile, re.MULTILINE)
+    assert re.search(rf"^LAMBDA_ARCHITECTURE \?= {re.escape(architectures[0])}$", makefile, re.MULTILINE)
     assert runtime in layer["Properties"]["CompatibleRuntimes"]
     assert layer["Metadata"].get("BuildArchitecture", "x86_64") == architectures[0]
     assert set(architectures) <= set(layer["Properties"]["CompatibleArchitectures"])
@@ -300,6 +289,33 @@ def test_function_has_the_common_layer_and_the_table_policy(
         and any(name.startswith("DynamoDB") and name.endswith("Policy") for name in policy)
     ]
     assert table_policies, f"{logical_id} has no DynamoDB policy"
+    tables = set()
     for policy in table_policies:
         ((_, arguments),) = policy.items()
-        assert arguments == {"TableName": {"Ref": TABLE_ID}}
+        assert set(arguments) == {"TableName"}
+        tables.add(arguments["TableName"]["Ref"])
+    # the main table, and Powertools' idempotency records for entry points Viber or others re-send
+    assert TABLE_ID in tables
+    assert tables <= {TABLE_ID, IDEMPOTENCY_TABLE_ID}
+
+
+def test_template_routes_viber_callbacks_to_the_viber_webhook(template: dict[str, Any]) -> None:
+    # Given the Viber webhook function
+    function = functions_of(template)["ViberWebhookFunction"]
+    properties = function["Properties"]
+    # Then Viber's callbacks reach it on one route, and it may keep idempotency records
+    assert template_routes(template, "ViberWebhookFunction") == {("POST", "/viber/webhook")}
+    policies = [next(iter(p.values())) for p in properties["Policies"] if isinstance(p, dict)]
+    assert {"TableName": {"Ref": IDEMPOTENCY_TABLE_ID}} in policies
+    # And its auth token comes from SSM, never from the template itself
+    variables = properties["Environment"]["Variables"]
+    assert "VIBER_AUTH_TOKEN" not in variables
+    assert variables["VIBER_AUTH_TOKEN_PARAMETER"] == {
+        "Fn::Sub": "/meter-readings/${StageName}/viber-auth-token"
+    }
+    assert properties["CodeUri"] == "functions/viber_webhook/"
+    # And viberbot is the function's own dependency, not the shared layer's
+    own = (ROOT / "functions" / "viber_webhook" / "requirements.txt").read_text(encoding="utf-8")
+    assert re.search(r"^viberbot==", own, re.MULTILINE)
+    layer = (ROOT / "layers" / "common" / "python" / "requirements.txt").read_text(encoding="utf-8")
+    assert "viberbot" not in layer

@@ -68,3 +68,17 @@ def test_settings_names_are_the_fields_in_capitals(monkeypatch: pytest.MonkeyPat
     assert viber_settings().viber_api_url == "http://127.0.0.1:3000/_local/viber/pa"
     assert storage_settings().idempotency_table == "idem"
     assert storage_settings().aws_region == "eu-west-1"
+
+
+def test_settings_read_the_public_address_from_the_parameter_the_template_writes(
+    ssm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the deployed stack: CloudFront's address in a parameter, only its name in the environment
+    ssm.put_parameter(
+        Name="/meter-readings/test/public-base-url", Value="https://d1.cloudfront.net/", Type="String"
+    )
+    monkeypatch.delenv("PUBLIC_BASE_URL")
+    monkeypatch.setenv("PUBLIC_BASE_URL_PARAMETER", "/meter-readings/test/public-base-url")
+    clear_settings()
+    # Then QR links use it (without its trailing slash)
+    assert link_settings().public_base_url == "https://d1.cloudfront.net"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from ekc.domain.identity import Origin, PersonCaller
 from ekc.domain.kinds import MeterKind, Unit
 from ekc.domain.model import Account, Meter, Organization, Submission
 from ekc.domain.months import Month
+from ekc.domain.plausibility import UsageProfile
 from ekc.domain.windows import DayOfMonth, WindowRule
 from ekc.storage import keys
 from ekc.storage.ports import CloseRecord, MeterKey, ReadingWrite, ShardProgress, Stores, WindowKey
@@ -75,7 +76,7 @@ def _stored(stores: Stores, meter_id: str = "77777.1") -> Meter:
 
 
 def _values(stores: Stores, meter_id: str = "77777.1") -> list[Decimal]:
-    return [s.value for s in reversed(stores.readings.history(meter_id))]
+    return [s.value for s in reversed(stores.readings.history(meter_id).submissions)]
 
 
 def test_contract_last_submission_wins_and_history_keeps_both(stores: Stores) -> None:
@@ -105,18 +106,23 @@ def test_contract_an_older_submission_arriving_late_is_refused(stores: Stores) -
     assert _values(stores) == [Decimal(6100), Decimal(6120)]
 
 
-def test_contract_a_new_month_moves_the_reading_into_previous_and_the_usual_use(stores: Stores) -> None:
+def test_contract_a_new_month_moves_the_reading_into_previous_and_the_usage(stores: Stores) -> None:
     # Given a meter that shows June's reading, with a consumption of 150
     june = replace(_reading("6150", T0 - timedelta(days=30), month=JUNE), consumption=Decimal(150))
-    _seed(stores, _meter(current=june, usual=Decimal(100), usual_months=3))
+    profile = UsageProfile().updated(
+        JUNE, Decimal(150), confirmed_high=False, rollover=False, months_elapsed=1
+    )
+    _seed(stores, _meter(current=june, usage=profile))
     # When July's first reading is written
     july = replace(_reading("6300", T0), consumption=Decimal(150))
     assert stores.readings.record_readings([ReadingWrite(_stored(stores), july)]) == [False]
-    # Then June's is the previous reading and its use joined the usual monthly use
+    # Then June's is the previous reading, and July's use joined the usage profile beside June's
     meter = _stored(stores)
     assert (meter.previous_value, meter.previous_month) == (Decimal(6150), JUNE)
     assert meter.current is not None and meter.current.value == Decimal(6300)
-    assert (meter.usual, meter.usual_months) == (Decimal("112.500"), 4)
+    assert [(u.month, u.use) for u in meter.usage.uses] == [(JUNE, Decimal(150)), (JULY, Decimal(150))]
+    # And each month's winner is kept apart from the submissions
+    assert [(s.billing_month, s.value) for s in stores.readings.months("77777.1")] == [(JULY, Decimal(6300))]
 
 
 def test_contract_two_first_readings_of_a_month_race_and_one_loses(stores: Stores) -> None:
@@ -298,3 +304,179 @@ def test_contract_a_window_started_over_forgets_its_shards(stores: Stores) -> No
     assert stores.closes.windows([CLOSE_KEY])[CLOSE_KEY].run_id == "run-2"
     assert stores.closes.shards(CLOSE_KEY) == {}
     assert stores.closes.claim(CLOSE_KEY, 1, "B", WALL + timedelta(minutes=3), WALL)
+
+
+# ---- the billing import's writes ---------------------------------------------------------------------
+
+
+def test_contract_batches_of_accounts_and_meters_round_trip(stores: Stores) -> None:
+    # Given accounts and meters written in batches, with billing's dates
+    other = replace(ACCOUNT, number="77778", debt=None)
+    stores.accounts.put_accounts([ACCOUNT, other])
+    meter = _meter(1, sealed_on=date(2021, 3, 15), next_verification=date(2027, 1, 31), serial="0012")
+    stores.accounts.put_meters([meter, _meter(2, note="")])
+    # When they are read back
+    found = stores.accounts.get_accounts(["77777", "77778", "99999"])
+    # Then they are what was written; unknown numbers are left out
+    assert sorted(found, key=lambda a: a.number) == [ACCOUNT, other]
+    assert stores.accounts.get_meters([MeterKey("77777", "77777.1")]) == [meter]
+    assert [k.meter_id for k in _shard_keys(stores, bots_only=False)] == ["77777.1", "77777.2"]
+
+
+def test_contract_update_meter_writes_billings_fields_and_keeps_the_services(stores: Stores) -> None:
+    # Given a meter with a reading and its bot on
+    _seed(stores, _meter(bot_enabled=True, bot_amount=Decimal(90)))
+    read = _stored(stores)
+    assert stores.readings.record_readings([ReadingWrite(read, _reading("6200", T0))]) == [False]
+    read = _stored(stores)
+    # When billing's fields change on what was read
+    wanted = replace(read, note="коридор", serial="123", digits=7, sealed_on=date(2020, 1, 1))
+    assert stores.accounts.update_meter(read, wanted)
+    # Then they are stored, and the reading, the bot and its index entry stay
+    stored = _stored(stores)
+    assert stored == wanted
+    assert stored.current is not None and stored.current.value == Decimal(6200)
+    assert [k.meter_id for k in _shard_keys(stores, bots_only=True)] == ["77777.1"]
+
+
+def test_contract_update_meter_previous_reading_only_while_no_reading_exists(stores: Stores) -> None:
+    # Given a meter read by the import, and a resident's reading that lands after that read
+    _seed(stores, _meter())
+    read = _stored(stores)
+    assert stores.readings.record_readings([ReadingWrite(read, _reading("6200", T0))]) == [False]
+    # When billing's previous reading, decided on the old read, is written
+    wanted = replace(read, previous_value=Decimal(6100), previous_month=JUNE)
+    # Then it is refused and the service's previous reading stays
+    assert not stores.accounts.update_meter(read, wanted)
+    assert _stored(stores).previous_value == Decimal(6000)
+
+
+def test_contract_update_meter_reseal_switches_the_bot_off_once(stores: Stores) -> None:
+    # Given a bot-on meter read by the import
+    _seed(stores, _meter(bot_enabled=True, bot_amount=Decimal(90), sealed_on=date(2020, 1, 1)))
+    read = _stored(stores)
+    resealed = replace(read, sealed_on=date(2026, 1, 1), seal_epoch=1, bot_enabled=False)
+    # When the re-sealing is written, and written again on the same read (a replay)
+    assert stores.accounts.update_meter(read, resealed)
+    assert not stores.accounts.update_meter(read, resealed)
+    # Then the bot is off at epoch 1, out of the bots' index, its amount kept
+    stored = _stored(stores)
+    assert (stored.seal_epoch, stored.bot_enabled, stored.bot_amount) == (1, False, Decimal(90))
+    assert _shard_keys(stores, bots_only=True) == []
+
+
+def test_contract_update_meter_never_undoes_a_residents_bot_switch(stores: Stores) -> None:
+    # Given a meter read by the import, then its bot switched on by the resident
+    _seed(stores, _meter())
+    read = _stored(stores)
+    stores.accounts.set_bot(read, True, Decimal(50))
+    # When the import moves it to another organization on the old read
+    moved = replace(read, organization_id="gas")
+    # Then it is refused (the index keys would follow a stale switch) and the bot stays on
+    assert not stores.accounts.update_meter(read, moved)
+    assert _stored(stores).bot_enabled
+    # And on a fresh read it goes through, into the other organization's indexes, bot and all
+    fresh = _stored(stores)
+    assert stores.accounts.update_meter(fresh, replace(fresh, organization_id="gas"))
+    gas = [k for s in range(keys.ORG_SHARDS) for k in stores.accounts.meter_keys("gas", s, bots_only=True)]
+    assert [k.meter_id for k in gas] == ["77777.1"]
+    assert _shard_keys(stores, bots_only=False) == []
+
+
+def test_contract_retired_meter_leaves_the_indexes_keeps_its_history_and_takes_no_bot(stores: Stores) -> None:
+    # Given a bot-on meter with a reading in its history, read by the window's close
+    _seed(stores, _meter(bot_enabled=True, bot_amount=Decimal(10)), _meter(2))
+    read = _stored(stores)
+    # When billing retires it
+    assert stores.accounts.update_meter(read, replace(read, retired_on=date(2019, 8, 1)))
+    # Then it is out of both indexes, still stored with its bot settings
+    assert [k.meter_id for k in _shard_keys(stores, bots_only=False)] == ["77777.2"]
+    assert _shard_keys(stores, bots_only=True) == []
+    stored = _stored(stores)
+    assert (stored.retired_on, stored.bot_enabled, stored.bot_amount) == (date(2019, 8, 1), True, Decimal(10))
+    # and the close's bot, decided before the retirement, writes nothing
+    assert stores.readings.record_readings([ReadingWrite(read, _reading("6010", T0), bot=True)]) == [True]
+    # And brought back, it is in both indexes again
+    assert stores.accounts.update_meter(stored, replace(stored, retired_on=None))
+    assert [k.meter_id for k in _shard_keys(stores, bots_only=True)] == ["77777.1"]
+
+
+def test_contract_update_meter_refuses_the_services_fields(stores: Stores) -> None:
+    # Given a stored meter
+    _seed(stores, _meter())
+    read = _stored(stores)
+    # Then the import's write cannot touch readings, bot amounts or switch a bot on
+    for wanted in (replace(read, day_count=5), replace(read, bot_enabled=True)):
+        with pytest.raises(ValueError):
+            stores.accounts.update_meter(read, wanted)
+
+
+def test_contract_existing_accounts_answers_by_key(stores: Stores) -> None:
+    # Given one account
+    stores.accounts.put_accounts([ACCOUNT])
+    # Then asking for it and an unknown one answers only it
+    assert stores.accounts.existing_accounts(["77777", "12345"]) == {"77777"}
+
+
+# ---- password recovery ---------------------------------------------------------------------------------
+
+
+def test_contract_a_quota_counts_all_or_none_up_to_its_limit(stores: Stores) -> None:
+    # Given two quotas, one with room for two requests and one with room for three
+    from ekc.storage.ports import QuotaCell
+
+    expires = T0 + timedelta(hours=2)
+    cells = [QuotaCell("recovery-email#a", 7, 2, expires), QuotaCell("recovery-city", 7, 3, expires)]
+    # When four requests come
+    refused = [stores.recovery.take_quota(cells) for _ in range(4)]
+    # Then two are counted; the others are refused naming the full quota, and count nowhere
+    assert refused[:2] == [[], []]
+    assert [[c.key for c in r] for r in refused[2:]] == [["recovery-email#a"], ["recovery-email#a"]]
+    other = [QuotaCell("recovery-email#b", 7, 2, expires), QuotaCell("recovery-city", 7, 3, expires)]
+    assert stores.recovery.take_quota(other) == []
+    assert [c.key for c in stores.recovery.take_quota(other)] == ["recovery-city"]
+    # And a new window starts from nothing
+    assert stores.recovery.take_quota([QuotaCell("recovery-email#a", 8, 2, expires)]) == []
+
+
+def test_contract_a_recovery_sets_the_password_once_and_not_after_it_expired(stores: Stores) -> None:
+    from ekc.exceptions import BadToken
+    from ekc.storage.ports import ResetRecord
+
+    # Given a login and a recovery for it, valid for an hour
+    stores.people.create_login("p-1", "a@example.com", "old-hash", T0)
+    record = ResetRecord("p-1", "a@example.com", T0 + timedelta(hours=1))
+    stores.recovery.put_reset("h1", record)
+    assert stores.recovery.get_reset("h1") == record
+    # When it is used, the password changes and the recovery is gone
+    stores.recovery.use_reset("h1", record, "new-hash", T0 + timedelta(minutes=5))
+    assert stores.people.get_login("a@example.com").password_hash == "new-hash"  # type: ignore[union-attr]
+    assert stores.recovery.get_reset("h1") is None
+    # And a second use is refused without touching the password
+    with pytest.raises(BadToken):
+        stores.recovery.use_reset("h1", record, "newer-hash", T0 + timedelta(minutes=6))
+    assert stores.people.get_login("a@example.com").password_hash == "new-hash"  # type: ignore[union-attr]
+    # Given another recovery, used after it expired: refused, password unchanged
+    stores.recovery.put_reset("h2", record)
+    with pytest.raises(BadToken):
+        stores.recovery.use_reset("h2", record, "late-hash", T0 + timedelta(hours=1))
+    assert stores.people.get_login("a@example.com").password_hash == "new-hash"  # type: ignore[union-attr]
+
+
+def test_contract_a_viber_user_is_one_person_and_their_subscription_is_remembered(stores: Stores) -> None:
+    # Given a Viber user the bot has never met
+    from ekc.storage.ports import ViberIdentity
+
+    assert stores.viber_users.get("vb-1==") is None
+    assert stores.viber_users.set_subscribed("vb-1==", False, T0) is False
+    # When they are recorded twice, the second time with another person id (a race of two callbacks)
+    first = stores.viber_users.create(ViberIdentity("vb-1==", "p-viber-1", True), T0)
+    second = stores.viber_users.create(ViberIdentity("vb-1==", "p-viber-2", True), T0)
+    # Then the first person id stays theirs
+    assert first == second == ViberIdentity("vb-1==", "p-viber-1", True)
+    # When they unsubscribe, then subscribe again
+    assert stores.viber_users.set_subscribed("vb-1==", False, T0) is True
+    assert stores.viber_users.get("vb-1==") == ViberIdentity("vb-1==", "p-viber-1", False)
+    stores.viber_users.set_subscribed("vb-1==", True, T0)
+    # Then the identity says so, and is still the same person
+    assert stores.viber_users.get("vb-1==") == ViberIdentity("vb-1==", "p-viber-1", True)

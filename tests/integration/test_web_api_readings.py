@@ -6,19 +6,22 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from boto3.dynamodb.conditions import Key
 
-from ekc.domain.values import updated_usual
+from ekc.domain.plausibility import UsageProfile
 from tests.integration.conftest import NOW, Browser
 
 
 def _rows(*pairs: tuple[str, str], confirm: bool = False) -> dict[str, Any]:
-    return {"rows": [{"meter_id": m, "value": v, "confirm": confirm} for m, v in pairs]}
+    return {"rows": [{"meter_id": m, "value": v, "confirm": v if confirm else None} for m, v in pairs]}
 
 
 def _history(table: Any, meter_id: str) -> list[dict[str, Any]]:
     """Submissions stored since NOW's billing month (the demo seeds a year before it)."""
-    items = table.query(KeyConditionExpression=Key("pk").eq(f"MTR#{meter_id}"))["Items"]
+    items = table.query(KeyConditionExpression=Key("pk").eq(f"MTR#{meter_id}") & Key("sk").begins_with("R#"))[
+        "Items"
+    ]
     return [item for item in items if item["billing_month"] >= "2026-11"]
 
 
@@ -37,10 +40,21 @@ def test_readings_page_shows_windows_previous_readings_and_the_closed_meter(web:
     assert page["account"]["holder"] == "Горшеньов М. Ю."
     assert page["account"]["debt"]["iban"].startswith("UA")
     meters = {m["id"]: m for m in page["meters"]}
-    assert meters["77777.1"]["serial_label"] == "дані відсутні"
+    # A meter with no known serial is named by its kind; a note joins the kind in words
+    assert (meters["77777.1"]["serial"], meters["77777.1"]["name"]) == (None, "Електроенергія")
+    assert (meters["77777.3"]["serial"], meters["77777.3"]["name"]) == ("7254663", "Холодна вода, кухня")
     assert meters["77777.1"]["previous"]["value"] == "6116.000"
-    assert meters["77777.1"]["bot"] == {"enabled": True, "amount": "0.000"}
+    bot = meters["77777.1"]["bot"]
+    assert (bot["enabled"], bot["amount"], bot["seal_epoch"]) == (True, "0.000", 0)
+    assert bot["label"] == (
+        "Бот увімкнено. Якщо до 26/11/2026 о 23:59 показник не надійде, бот внесе 6116 кВт·год "
+        "(попередній 6116 + 0)."
+    )
     assert meters["77777.3"]["note"] == "кухня" and meters["77777.3"]["next_verification"] == "2027-11-08"
+    # Money in Ukrainian form, the IBAN grouped for reading and whole for copying
+    debt = page["account"]["debt"]
+    assert debt["label"].startswith("Заборгованість: ") and debt["label"].endswith("\u00a0грн")
+    assert debt["iban_grouped"].replace(" ", "") == debt["iban"] and debt["iban_grouped"][4] == " "
     assert all(meters[m]["window"]["open"] for m in ("77777.1", "77777.2", "77777.3"))
     closed = meters["77777.4"]["window"]
     assert closed["open"] is False and closed["label"].startswith(
@@ -61,12 +75,10 @@ def test_save_readings_writes_reading_and_meter_together(web: Browser, table: An
     assert answer.status == 200
     results = _by_meter(answer)
     assert {r["status"] for r in results.values()} == {"saved"}
-    assert results["77777.1"]["message"] == "Показник 6200.500 збережено."
+    assert results["77777.1"]["message"] == "Показник 6200,5 збережено."
     meters = {m["id"]: m for m in answer.json["meters"]}
     assert meters["77777.1"]["consumption"] == "84.500"
-    assert meters["77777.1"]["current"]["source_label"].startswith(
-        "Дані внесено з IP: 203.0.113.7, час: 2026-11-24 23:04"
-    )
+    assert meters["77777.1"]["current"]["source_label"].startswith("Дані внесено з сайту 24/11/2026 о 23:04")
     # And the meter item and its history item agree
     stored = _meter(table, "77777.1")
     assert (stored["cur_value"], stored["cur_month"], stored["cur_channel"]) == ("6200.500", "2026-11", "web")
@@ -80,7 +92,11 @@ def test_save_readings_warns_but_keeps_a_value_lower_than_previous(web: Browser,
     result = _by_meter(answer)["77777.2"]
     assert result["status"] == "saved"
     assert [w["code"] for w in result["warnings"]] == ["lower_than_previous"]
-    assert "менший за попередній (201.000)" in result["warnings"][0]["message"]
+    assert "показник 150 менший за попередній (201)" in result["warnings"][0]["message"]
+    assert answer.json["summary"]["text"] == (
+        "Збережено 1, з них 1 менший за попередній. Перегляньте позначені лічильники."
+    )
+    assert answer.json["summary"]["tone"] == "warn" and answer.json["summary"]["attention"] == ["77777.2"]
     assert _meter(table, "77777.2")["cur_warnings"][0]["code"] == "lower_than_previous"
 
 
@@ -121,10 +137,10 @@ def test_bad_rows_are_refused_in_ukrainian_while_good_rows_are_saved(web: Browse
     results = _by_meter(answer)
     assert results["77777.1"]["status"] == "rejected" and "не більше 3 цифр" in results["77777.1"]["message"]
     assert results["77777.2"]["status"] == "rejected" and "числом" in results["77777.2"]["message"]
-    assert results["77777.3"]["status"] == "rejected" and "від'ємним" in results["77777.3"]["message"]
+    assert results["77777.3"]["status"] == "rejected" and "від’ємним" in results["77777.3"]["message"]
     assert (
         results["77777.4"]["status"] == "closed"
-        and "Наступний період: з 29/11/2026 00:00:00" in results["77777.4"]["message"]
+        and "Наступний прийом: з 29/11/2026 по" in results["77777.4"]["message"]
     )
     assert results["77777.9"]["status"] == "rejected"
     assert results["88888.1"]["status"] == "rejected"  # another account's meter is not reachable from here
@@ -150,8 +166,16 @@ def test_last_submission_wins_and_history_keeps_both(web: Browser, table: Any, c
     history = web.call("GET", "/api/accounts/77777/meters/77777.3/history").json
     assert [s["value"] for s in history["submissions"][:3]] == ["107.500", "106.000", "105.000"]
     assert len(history["months"]) == 13  # the seeded year and this month, where the last submission counts
-    assert history["months"][-1] == {"billing_month": "2026-11", "value": "107.500", "consumption": "2.500"}
-    assert history["months"][-2] == {"billing_month": "2026-10", "value": "105.000", "consumption": "3.200"}
+    month = {"channel": "web", "warnings": []}
+    assert history["months"][-1] == {
+        "billing_month": "2026-11",
+        "at": "2026-11-24T23:07:36+02:00",
+        "value": "107.500",
+        "consumption": "2.500",
+        **month,
+    }
+    assert history["months"][-2]["billing_month"] == "2026-10"
+    assert (history["months"][-2]["value"], history["months"][-2]["consumption"]) == ("105.000", "3.200")
 
 
 def test_a_delayed_older_submission_cannot_overwrite_a_newer_one(
@@ -166,7 +190,7 @@ def test_a_delayed_older_submission_cannot_overwrite_a_newer_one(
     answer = web.call("POST", "/api/accounts/77777/readings", _rows(("77777.3", "106"), ("77777.2", "203")))
     # Then the newer reading stays, the resident is told so, and the other row is still saved
     results = _by_meter(answer)
-    assert results["77777.3"]["status"] == "superseded" and "108.000" in results["77777.3"]["message"]
+    assert results["77777.3"]["status"] == "superseded" and "(108)" in results["77777.3"]["message"]
     assert results["77777.2"]["status"] == "saved"
     assert _meter(table, "77777.3")["cur_value"] == "108.000"
     assert [h["value"] for h in _history(table, "77777.3")] == ["108.000"]
@@ -205,10 +229,14 @@ def test_a_new_month_moves_the_reading_into_previous(
         "115.000",
     )
     assert stored["cur_consumption"] == "4.000"
-    # And November's use (6) joined the running mean of monthly use
-    usual, months = updated_usual(Decimal(seeded["usual"]), int(seeded["usual_months"]), Decimal(6))
-    assert (stored["usual"], int(stored["usual_months"])) == (str(usual), months)
-    assert Decimal(seeded["usual"]) < usual < Decimal(6)
+    # And November's use (6) and December's (4) are in the meter's usage profile, on top of the seeded year
+    profile = UsageProfile.from_text(stored["usage"])
+    before = UsageProfile.from_text(seeded["usage"])
+    assert [(str(u.month), u.use) for u in profile.uses[-2:]] == [
+        ("2026-11", Decimal(6)),
+        ("2026-12", Decimal(4)),
+    ]
+    assert [u.use for u in profile.uses[:-2]] == [u.use for u in before.uses][-(len(profile.uses) - 2) :]
 
 
 def test_rollover_is_understood(web: Browser, stores: Any) -> None:
@@ -221,13 +249,16 @@ def test_rollover_is_understood(web: Browser, stores: Any) -> None:
     result = _by_meter(web.call("POST", "/api/accounts/77777/readings", _rows(("77777.2", "5"))))["77777.2"]
     assert result["status"] == "saved"
     assert [w["code"] for w in result["warnings"]] == ["rollover"]
-    assert "15.000" in result["warnings"][0]["message"]
+    assert "витрату пораховано як 15 м³" in result["warnings"][0]["message"]
 
 
 def test_bot_switch_and_amount_are_saved(web: Browser, table: Any) -> None:
     web.sign_in()
     answer = web.call("PUT", "/api/accounts/77777/meters/77777.3/bot", {"enabled": True, "amount": "2,5"})
-    assert answer.status == 200 and answer.json["meter"]["bot"] == {"enabled": True, "amount": "2.500"}
+    assert answer.status == 200 and answer.json["status"] == "saved"
+    bot = answer.json["meter"]["bot"]
+    assert (bot["enabled"], bot["amount"], bot["seal_epoch"]) == (True, "2.500", 0)
+    assert "бот внесе 107,5 м³ (попередній 105 + 2,5)" in bot["label"]
     stored = _meter(table, "77777.3")
     assert stored["bot_enabled"] is True and stored["bot_amount"] == "2.500"
     bad = web.call("PUT", "/api/accounts/77777/meters/77777.3/bot", {"enabled": True, "amount": "-1"})
@@ -279,19 +310,20 @@ def test_storage_failure_answers_try_again_and_writes_nothing(
     assert "cur_value" not in _meter(table, "77777.2")
 
 
-def test_json_numbers_are_taken_as_typed(web: Browser, table: Any) -> None:
+@pytest.mark.parametrize("value", [106.1239999999999999, 106.125, 106, True])
+def test_json_numbers_are_refused_as_already_rounded(web: Browser, table: Any, value: Any) -> None:
+    # Given a reading sent as a JSON number: the parser has rounded it before we see it
+    # (106.1239999999999999 arrives as 106.124, four decimals typed, three kept)
     web.sign_in()
+    before = _meter(table, "77777.3").get("cur_value")
     answer = web.call(
-        "POST", "/api/accounts/77777/readings", {"rows": [{"meter_id": "77777.3", "value": 106.125}]}
+        "POST", "/api/accounts/77777/readings", {"rows": [{"meter_id": "77777.3", "value": value}]}
     )
-    assert answer.json["results"][0]["status"] == "saved"
-    assert _meter(table, "77777.3")["cur_value"] == "106.125"
+    # Then it is refused as a malformed request, in Ukrainian, and nothing is written
+    assert answer.status == 400 and answer.json["error"]["code"] == "invalid_request"
+    assert _meter(table, "77777.3").get("cur_value") == before
     bot = web.call("PUT", "/api/accounts/77777/meters/77777.3/bot", {"enabled": True, "amount": 2})
-    assert bot.json["meter"]["bot"]["amount"] == "2.000"
-    flag = web.call(
-        "POST", "/api/accounts/77777/readings", {"rows": [{"meter_id": "77777.3", "value": True}]}
-    )
-    assert flag.status == 400 and flag.json["error"]["code"] == "invalid_request"
+    assert bot.status == 400
 
 
 def test_a_transaction_conflict_is_retried_not_reported(
@@ -307,7 +339,8 @@ def test_a_transaction_conflict_is_retried_not_reported(
         # Given another transaction holds the meter at the moment of our first attempt
         attempts.append(1)
         if len(attempts) == 1:
-            reasons = [None, CancellationReason(code="TransactionConflict")]
+            # One row: its history Put, its month's Put, the submission's marker, the meter's Update.
+            reasons = [None, None, None, CancellationReason(code="TransactionConflict")]
             error = {"Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"}}
             cause = VerboseClientError(error, "TransactWriteItems", cancellation_reasons=reasons)
             raise TransactWriteError("Failed to write transaction items", cause=cause)

@@ -98,7 +98,8 @@ def _objects(s3: Any) -> dict[str, bytes]:
 
 
 def _history(table: Any, meter_id: str) -> list[dict[str, Any]]:
-    return [i for i in _items(table) if i["pk"] == f"MTR#{meter_id}"]
+    """The meter's accepted submissions (its history partition also holds each month's winner)."""
+    return [i for i in _items(table) if i["pk"] == f"MTR#{meter_id}" and i["sk"].startswith("R#")]
 
 
 def _window(answer: dict[str, Any], org: str, month: str = "2026-11") -> dict[str, Any]:
@@ -165,12 +166,12 @@ def test_window_close_bot_reading_shows_in_the_web_cabinet_as_the_bots(aws: dict
     # Then the newest submission is the bot's, worded as the cabinet words it
     newest = history.json["submissions"][0]
     assert (newest["value"], newest["billing_month"], newest["channel"]) == ("6116.000", "2026-11", "bot")
-    assert newest["source_label"] == "Дані внесено з бот, час: 2026-11-27 00:01:00"
+    assert newest["source_label"] == "Дані внесено ботом автоматично 27/11/2026 о 00:01"
     # And the readings page, still inside the window (the resident's clock), shows it as this month's
     aws["clock_at"](ENDS - timedelta(hours=1))
     page = web.call("GET", "/api/accounts/77777")
     meter = next(m for m in page.json["meters"] if m["id"] == "77777.1")
-    assert meter["current"]["source_label"] == "Дані внесено з бот, час: 2026-11-27 00:01:00"
+    assert meter["current"]["source_label"] == "Дані внесено ботом автоматично 27/11/2026 о 00:01"
 
 
 def test_window_close_resident_reading_before_the_close_is_what_the_utility_gets(aws: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from ekc.channels import export
@@ -99,6 +99,10 @@ def test_bot_reading_skips_a_month_with_a_reading_no_previous_or_a_bot_off() -> 
     assert bot_reading(_meter(previous_value=None, previous_month=None), OCT, AT) is BotSkip.NO_PREVIOUS
     # The bot switched off (or re-sealed) since the index listed the meter
     assert bot_reading(_meter(bot_enabled=False), OCT, AT) is BotSkip.BOT_OFF
+    # Billing no longer lists the meter
+    assert bot_reading(_meter(retired_on=date(2026, 10, 20)), OCT, AT) is BotSkip.RETIRED
+    # An operator took the opening value of a replaced dial in October: that is October's
+    assert bot_reading(_meter(opening_value=Decimal(5), opening_month=OCT), OCT, AT) is BotSkip.HAS_READING
 
 
 def test_month_result_takes_the_current_reading_of_that_month() -> None:

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 from collections import Counter
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -190,7 +190,8 @@ def _dying(stores: FakeStores, after: int) -> Stores:
         def __getattr__(self, name: str) -> Any:
             return getattr(real, name)
 
-    return Stores(stores.catalogue, stores.accounts, Dying(), stores.people, stores.attempts, stores.closes)  # type: ignore[arg-type]
+    every = {f.name: getattr(stores, f.name) for f in fields(Stores)}
+    return Stores(**{**every, "readings": Dying()})
 
 
 @pytest.mark.parametrize("k", [0, 1, 2, 5, 11, 23])

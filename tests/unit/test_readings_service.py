@@ -80,7 +80,7 @@ def test_save_gives_up_with_try_again_after_three_races() -> None:
     stores = _stores(_meter())
     calls = []
 
-    def always_raced(writes: list[ReadingWrite]) -> list[bool]:
+    def always_raced(writes: list[ReadingWrite], *, key: str | None = None) -> list[bool]:
         calls.append(writes)
         return [True] * len(writes)
 

@@ -343,53 +343,6 @@ def old_rule(factor: int = 10) -> Callable[[CorpusMeter], Replay]:
     return lambda meter: OldReplay(meter, factor)
 
 
-def replica_matches_assess(corpora: Corpora) -> int:
-    """Check the old rule's replicas against ekc.domain.values on the corpus; return how many values agree.
-
-    Only this check needs ekc.domain.values: when the old rule is gone, drop it with its test.
-    """
-    from ekc.domain.values import assess, parse_value, updated_usual
-    from ekc.exceptions import InvalidValue
-
-    checked = 0
-    for series in corpora.series:
-        meter = series.meter
-        usual: Decimal | None = None
-        months = 0
-        previous: Decimal | None = None
-        for reading in series.readings:
-            value = old_parse(reading.typed, meter.dial_digits)
-            assert value is not None and value == parse_value(reading.typed, meter.dial_digits)
-            for candidate in {value, (value * 10).quantize(QUANTUM)}:
-                real = assess(candidate, previous, kind=meter.kind, digits=meter.dial_digits, usual=usual)
-                mine = old_assess(
-                    candidate, previous, kind=meter.kind, digits=meter.dial_digits, usual=usual, factor=10
-                )
-                codes = [w.code for w in real.warnings]
-                if (real.consumption, real.needs_confirmation, codes[0] if codes else None) != mine:
-                    raise AssertionError(f"replica differs from assess at {meter.id} {reading.month}")
-                checked += 1
-            consumption, _, _ = old_assess(
-                value, previous, kind=meter.kind, digits=meter.dial_digits, usual=usual, factor=10
-            )
-            if consumption is not None and consumption >= 0:
-                real_mean = updated_usual(usual, months, consumption)
-                usual, months = old_updated_usual(usual, months, consumption)
-                if real_mean != (usual, months):
-                    raise AssertionError(f"running mean differs at {meter.id} {reading.month}")
-            previous = value
-    for typo in corpora.typos:
-        meter = corpora.series[typo.series].meter
-        try:
-            real_value: Decimal | None = parse_value(typo.typed, meter.dial_digits)
-        except InvalidValue:
-            real_value = None
-        if real_value != old_parse(typo.typed, meter.dial_digits):
-            raise AssertionError(f"old parser differs on {typo.typed!r}")
-        checked += 1
-    return checked
-
-
 @dataclass
 class AfterTypo:
     """What follows a typo its resident confirmed by mistake, and then the true readings."""

@@ -4,9 +4,11 @@ A function reads only the concerns it uses (the web API never needs the Viber to
 never needs the Twilio one), so a setting missing for one door cannot break another. A variable's name
 is its field's name in capitals (`table_name` <- `TABLE_NAME`): no hand-kept map.
 
-Secrets (`SecretStr` fields) come from the environment locally, and in AWS from SSM Parameter Store:
-when `TOKEN_SIGNING_KEY` is unset but `TOKEN_SIGNING_KEY_PARAMETER` names a parameter, its decrypted
-value is read through Powertools' parameters utility (cached by it).
+Secrets, and values only known after deployment, come from the environment locally and in AWS from
+SSM Parameter Store: when `TOKEN_SIGNING_KEY` is unset but `TOKEN_SIGNING_KEY_PARAMETER` names a
+parameter, its (decrypted) value is read through Powertools' parameters utility (cached by it). The
+cabinet's public address is one such value: CloudFront's domain cannot be passed to a function the
+API it fronts depends on without a cycle, so the template writes it to a parameter instead.
 """
 
 from __future__ import annotations
@@ -23,17 +25,17 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 PARAMETER_SUFFIX = "_PARAMETER"
 
 
-class _SsmSecrets(PydanticBaseSettingsSource):
-    """Secret fields whose value is unset but whose `<NAME>_PARAMETER` names an SSM parameter."""
+class _SsmParameters(PydanticBaseSettingsSource):
+    """Fields whose value is unset but whose `<NAME>_PARAMETER` names an SSM parameter."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        """Not used: __call__ reads every secret field at once."""
+        """Not used: __call__ reads every field at once."""
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        for name, field in self.settings_cls.model_fields.items():
-            if field.annotation is not SecretStr or os.environ.get(name.upper()):
+        for name in self.settings_cls.model_fields:
+            if os.environ.get(name.upper()):
                 continue
             parameter = os.environ.get(name.upper() + PARAMETER_SUFFIX)
             if parameter:
@@ -57,8 +59,8 @@ class _Env(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Arguments, then the environment, then SSM for secrets; no .env files in Lambda."""
-        return init_settings, env_settings, _SsmSecrets(settings_cls)
+        """Arguments, then the environment, then SSM parameters; no .env files in Lambda."""
+        return init_settings, env_settings, _SsmParameters(settings_cls)
 
 
 # A base address is kept without its trailing slash, so paths can be appended as "/...".
@@ -132,14 +134,45 @@ class ViberSettings(_Env):
     viber_timeout_seconds: float = 3.0
 
 
-class TelephonySettings(_Env):
+class PhoneLines(_Env):
+    """The phone lines' numbers as residents are told them: no secret, so the web can read them alone."""
+
+    keypad_phone_number: str = ""
+    voice_phone_number: str = ""
+
+
+class TelephonySettings(PhoneLines):
     """The keypad and voice lines' webhooks."""
 
     twilio_auth_token: SecretStr = Field(min_length=1)
     # The public address the provider calls: the webhook signature covers it.
     public_base_url: BaseUrl = "http://127.0.0.1:3000"
-    keypad_phone_number: str = ""
-    voice_phone_number: str = ""
+
+
+class MailSettings(_Env):
+    """Letters to residents (password recovery): Amazon SES through boto3; locally a fake mailbox."""
+
+    # The SES-verified sender; empty means no letters can go out, so recovery is not offered.
+    mail_from: str = ""
+    # Local stack only: the fake mailbox's SES endpoint (local/mailbox.py); unset in AWS.
+    mail_endpoint_url: str | None = None
+    aws_region: str = Field(
+        default="eu-central-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    mail_timeout_seconds: float = 3.0
+    # A recovery link works once, for this long.
+    recovery_link_minutes: int = Field(default=60, ge=5)
+    # Letters per e-mail, per sender's address and for the whole city, in the current hour and the
+    # previous one together (docs/decisions.md): enough for a resident's retries, too few to flood.
+    recovery_per_email: int = Field(default=3, ge=0)
+    recovery_per_address: int = Field(default=10, ge=0)
+    recovery_per_city: int = Field(default=500, ge=0)
+    recovery_window_minutes: int = Field(default=60, ge=1)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether recovery letters can be sent at all."""
+        return bool(self.mail_from.strip())
 
 
 class DataSettings(_Env):
@@ -173,10 +206,11 @@ class CloseSettings(_Env):
     close_lease_seconds: int = Field(default=180, ge=30)
     # A shard handed to the queue waits at most this long for a worker before any run may take it.
     close_queue_lease_seconds: int = Field(default=2 * 3600, ge=60)
-    # Meters per bot transaction (a history Put and a meter Update each; DynamoDB takes up to 50). Cost
+    # Meters per bot transaction (a history Put, the month's winner and a meter Update each: DynamoDB's
+    # 100 actions take up to 33). Cost
     # is the same whatever the size; smaller ones lose less to a resident's race and, on DynamoDB Local,
     # run faster (its cost grows faster than the size): docs/scale.md.
-    close_meters_per_transaction: int = Field(default=10, ge=1, le=50)
+    close_meters_per_transaction: int = Field(default=10, ge=1, le=33)
     # Rows per part object of an export (a part is written, and recorded, as one piece of progress).
     close_part_rows: int = Field(default=50_000, ge=1)
     # A window still unfinished this long after it closed raises the alarm.
@@ -231,6 +265,18 @@ def telephony_settings() -> TelephonySettings:
 
 
 @lru_cache(maxsize=1)
+def phone_lines() -> PhoneLines:
+    """The phone lines' numbers, read once."""
+    return PhoneLines()
+
+
+@lru_cache(maxsize=1)
+def mail_settings() -> MailSettings:
+    """Mail settings, read once."""
+    return MailSettings()
+
+
+@lru_cache(maxsize=1)
 def data_settings() -> DataSettings:
     """Export/import bucket settings, read once."""
     return DataSettings()
@@ -252,6 +298,8 @@ ALL_SETTINGS = (
     telephony_settings,
     data_settings,
     close_settings,
+    phone_lines,
+    mail_settings,
 )
 
 

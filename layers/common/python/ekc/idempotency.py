@@ -52,11 +52,14 @@ def idempotent(
     def decorate(function: F) -> F:
         wrapped: Callable[..., Any] | None = None
         config_of: list[Any] = [None]
+        layer_of: list[Any] = [None]
 
         @functools.wraps(function)
         def call(*args: Any, **kwargs: Any) -> Any:
             nonlocal wrapped
-            if wrapped is None:
+            # Rebuilt when the persistence layer is (a test's new container): the old one's client is gone.
+            if wrapped is None or layer_of[0] is not persistence_layer():
+                layer_of[0] = persistence_layer()
                 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
                 config = IdempotencyConfig(
@@ -66,7 +69,7 @@ def idempotent(
                 )
                 wrapped = idempotent_function(
                     data_keyword_argument=data_keyword_argument,
-                    persistence_store=persistence_layer(),
+                    persistence_store=layer_of[0],
                     config=config,
                     output_serializer=output_serializer,
                 )(function)

@@ -28,8 +28,10 @@ def closed_windows(rule: WindowRule, now: datetime, count: int, grace: timedelta
 
 
 def latest_month(meter: Meter) -> Month | None:
-    """The newest billing month the meter has a reading for, as far as the meter itself knows."""
-    months = [m for m in (meter.current and meter.current.billing_month, meter.previous_month) if m]
+    """The newest billing month the meter has a reading for, as far as the meter itself knows (an
+    operator's opening value of a re-sealed or replaced meter counts for its month)."""
+    current = meter.current and meter.current.billing_month
+    months = [m for m in (current, meter.previous_month, meter.opening_month) if m]
     return max(months) if months else None
 
 
@@ -39,6 +41,7 @@ class BotSkip(StrEnum):
     HAS_READING = "has_reading"  # the month (or a later one) already has a reading: the resident's wins
     NO_PREVIOUS = "no_previous"  # nothing to add the monthly amount to
     BOT_OFF = "bot_off"  # switched off (or re-sealed) since the index listed it
+    RETIRED = "retired"  # billing no longer lists the meter: it takes no readings
 
 
 def bot_reading(meter: Meter, month: Month, at: datetime) -> Submission | BotSkip:
@@ -48,6 +51,8 @@ def bot_reading(meter: Meter, month: Month, at: datetime) -> Submission | BotSki
     """
     if not meter.bot_enabled:
         return BotSkip.BOT_OFF
+    if meter.retired_on is not None:
+        return BotSkip.RETIRED
     newest = latest_month(meter)
     if newest is not None and newest >= month:
         return BotSkip.HAS_READING
@@ -92,7 +97,8 @@ def needs_history(meter: Meter, month: Month) -> bool:
 
 
 def month_result(meter: Meter, month: Month, history: list[Submission] | None = None) -> MonthResult:
-    """The month's final reading and the one before it; `history` (newest first) when `needs_history`."""
+    """The month's final reading and the one before it; `history` (the months' winners, or every
+    submission, newest first) when `needs_history`."""
     current = meter.current
     if current is not None and current.billing_month == month:
         previous, previous_month = meter.baseline_for(month)

@@ -9,8 +9,9 @@ from decimal import Decimal
 from ekc.domain.identity import Channel, Origin
 from ekc.domain.kinds import MeterKind, Unit
 from ekc.domain.months import Month
-from ekc.domain.values import Warning, updated_usual
-from ekc.domain.windows import WindowRule
+from ekc.domain.plausibility import UsageProfile
+from ekc.domain.values import Warning, WarningCode
+from ekc.domain.windows import KYIV, WindowRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,11 @@ class Submission:
         return self.origin.channel
 
 
+# A person correcting a typo hands in a meter's reading a few times a day; this many is a script.
+MAX_SUBMISSIONS_PER_DAY = 20
+RESIDENT_CHANNELS = frozenset({Channel.WEB, Channel.VIBER, Channel.IVR, Channel.VOICE})
+
+
 @dataclass(frozen=True, slots=True)
 class Meter:
     """A meter (прилад обліку) on an account, with the readings it currently shows."""
@@ -82,32 +88,68 @@ class Meter:
     bot_enabled: bool = False
     bot_amount: Decimal = Decimal(0)
     seal_epoch: int = 0
-    usual: Decimal | None = None
-    usual_months: int = 0
+    usage: UsageProfile = field(default_factory=UsageProfile)
+    # A re-sealed or replaced meter's first value, taken by the operator: readings from the month
+    # after `opening_month` on are compared with it, not with the old dial.
+    opening_value: Decimal | None = None
+    opening_month: Month | None = None
+    # Residents' submissions on one Kyiv day, so a script cannot flood a meter's history.
+    day: date | None = None
+    day_count: int = 0
+    sealed_on: date | None = None  # billing's date of the last verification or re-sealing
+    # Billing no longer lists the meter: it takes no readings and leaves the organization's index,
+    # but keeps its history, readings and bot settings (it comes back as it was if billing lists it again).
+    retired_on: date | None = None
 
     def baseline_for(self, billing_month: Month) -> tuple[Decimal | None, Month | None]:
         """The reading a new value for `billing_month` is compared with: the last one before that month."""
-        if self.current is not None and self.current.billing_month < billing_month:
-            return self.current.value, self.current.billing_month
-        return self.previous_value, self.previous_month
+        found: tuple[Month, int, Decimal] | None = None
+        candidates = [
+            (self.previous_month, 0, self.previous_value),
+            (self.opening_month, 1, self.opening_value),  # wins a tie: taken on the new dial, later
+        ]
+        if self.current is not None:
+            candidates.append((self.current.billing_month, 0, self.current.value))
+        for month, rank, value in candidates:
+            usable = month is not None and value is not None and month < billing_month
+            if usable and (found is None or (month, rank) > found[:2]):
+                found = (month, rank, value)  # type: ignore[assignment]
+        if found is None:
+            # An old meter's previous value with no month on record still counts.
+            return (self.previous_value, None) if self.previous_month is None else (None, None)
+        return found[2], found[0]
+
+    def submissions_on(self, day: date) -> int:
+        """How many readings residents handed in for this meter on `day` (Kyiv)."""
+        return self.day_count if self.day == day else 0
 
     def with_reading(self, submission: Submission) -> Meter:
-        """The meter after `submission` won: a new month moves the last reading into 'previous'
-        and that month's use into the usual monthly use."""
+        """The meter after `submission` won: a new month moves the last reading into 'previous';
+        the month's use joins the usage profile at once (a correction replaces it)."""
+        baseline, baseline_month = self.baseline_for(submission.billing_month)
+        usage = self.usage
+        if baseline is not None:
+            codes = {w.code for w in submission.warnings}
+            months = (
+                1 if baseline_month is None else max(1, submission.billing_month.months_since(baseline_month))
+            )
+            usage = usage.updated(
+                submission.billing_month,
+                submission.consumption,
+                confirmed_high=WarningCode.CONFIRMED_HIGH in codes,
+                rollover=WarningCode.ROLLOVER in codes,
+                months_elapsed=months,
+                estimated=submission.channel is Channel.BOT,
+            )
+        day, day_count = self.day, self.day_count
+        if submission.channel in RESIDENT_CHANNELS:
+            today = submission.at.astimezone(KYIV).date()
+            day, day_count = today, self.submissions_on(today) + 1
+        changed = replace(self, usage=usage, day=day, day_count=day_count, current=submission)
         current = self.current
-        if current is None or current.billing_month == submission.billing_month:
-            return replace(self, current=submission)
-        usual, months = self.usual, self.usual_months
-        if current.consumption is not None and current.consumption >= 0:
-            usual, months = updated_usual(usual, months, current.consumption)
-        return replace(
-            self,
-            previous_value=current.value,
-            previous_month=current.billing_month,
-            current=submission,
-            usual=usual,
-            usual_months=months,
-        )
+        if current is None or current.billing_month >= submission.billing_month:
+            return changed
+        return replace(changed, previous_value=current.value, previous_month=current.billing_month)
 
     def with_seal_epoch(self, epoch: int) -> Meter:
         """After a verification or re-sealing the bot is off until the resident turns it on again."""

@@ -27,6 +27,10 @@ class Month:
         index = self.year * 12 + (self.month - 1) + months
         return Month(index // 12, index % 12 + 1)
 
+    def months_since(self, earlier: Month) -> int:
+        """How many months `earlier` lies before this one (negative if after)."""
+        return (self.year - earlier.year) * 12 + self.month - earlier.month
+
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 

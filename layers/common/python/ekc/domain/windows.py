@@ -36,10 +36,19 @@ class WindowRule:
     def __post_init__(self) -> None:
         if not (1 <= self.opens.day <= 31 and 1 <= self.closes.day <= 31):
             raise ValueError("window days must be 1..31")
+        # `window_state` looks two months either side: a window opens in M or M+1, closes by M+2.
+        if self.opens.month_offset not in (0, 1) or self.closes.month_offset not in (0, 1, 2):
+            raise ValueError("a window opens in its billing month or the next, and closes by the one after")
         if (self.closes.month_offset, self.closes.day) < (self.opens.month_offset, self.opens.day):
             raise ValueError("a window must close after it opens")
         if (self.closes.month_offset, self.closes.day) >= (self.opens.month_offset + 1, self.opens.day):
             raise ValueError("a window of a month or longer would overlap the next month's")
+        # Days past a month's end are clamped, so a rule that looks shorter than a month (31st to 30th)
+        # may still touch the next window in short months: try every pattern of month lengths.
+        for month in (Month(2023, 1).plus(n) for n in range(24)):  # a common and a leap year
+            closes, next_opens = self.closes.date_in(month), self.opens.date_in(month.plus(1))
+            if closes < self.opens.date_in(month) or closes >= next_opens:
+                raise ValueError(f"the window for {month} would overlap the next one or be empty")
 
     def bounds(self, billing_month: Month) -> tuple[datetime, datetime]:
         """Aware datetimes: the first instant inside the window and the first instant after it."""

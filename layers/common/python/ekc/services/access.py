@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from ekc.domain.identity import AccountCaller, Caller, PersonCaller, SystemCaller
 from ekc.domain.model import AccountBundle
-from ekc.exceptions import Forbidden, NotFound
+from ekc.exceptions import Forbidden, InvalidRequest, NotFound
 from ekc.storage.ports import Stores
+
+ACCOUNT_NUMBER = re.compile(r"[0-9]{1,12}")
+
+
+def check_number(number: str) -> str:
+    """An account number as billing writes them (digits, at most 12); anything else is a bad request."""
+    if not ACCOUNT_NUMBER.fullmatch(number):
+        raise InvalidRequest("bad_account")
+    return number
 
 
 def load_for(caller: Caller, number: str, stores: Stores) -> AccountBundle:
     """The account with its meters, if the caller may see it; NotFound otherwise (existence stays hidden)."""
+    check_number(number)
     if isinstance(caller, AccountCaller) and caller.account != number:
         raise NotFound()
     bundle = stores.accounts.load_account(number)

@@ -46,6 +46,18 @@ def _decoy_hash() -> str:
     return _hasher().hash(secrets.token_urlsafe(16))
 
 
+def normalize_email(email: str) -> str:
+    """An e-mail as logins are keyed (trimmed, lower case), or InvalidRequest("bad_email")."""
+    return _normalize_email(email)
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of an acceptable password, or InvalidRequest("weak_password")."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidRequest("weak_password")
+    return _hasher().hash(password)
+
+
 @dataclass(frozen=True, slots=True)
 class WebSession:
     """A resolved web session: the caller it stands for, its id (the cookie's hash) and CSRF token."""

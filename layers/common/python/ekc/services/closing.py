@@ -678,7 +678,10 @@ def _export_lines(run: _Run, w: Window, batch: list[MeterKey]) -> list[list[str]
         meter = by_id.get(key.meter_id)
         if meter is None:
             continue  # gone between the index and the read (retired): nothing to hand over
-        history = run.stores.readings.history(meter.id) if needs_history(meter, w.month) else None
+        # The months' winners, newest first (one Query), only for a meter already past this month.
+        history = (
+            list(reversed(run.stores.readings.months(meter.id))) if needs_history(meter, w.month) else None
+        )
         lines.append(export.row(meter, w.month, month_result(meter, w.month, history)))
     return lines
 

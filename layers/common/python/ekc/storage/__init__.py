@@ -35,6 +35,8 @@ def get_stores() -> Stores:
     from ekc.storage.closes import DynamoCloses
     from ekc.storage.people import DynamoPeople
     from ekc.storage.readings import DynamoReadings
+    from ekc.storage.recovery import DynamoRecovery
+    from ekc.storage.viber import DynamoViberUsers
 
     shared = connection()
     catalogue = DynamoCatalogue(storage_settings())
@@ -45,6 +47,8 @@ def get_stores() -> Stores:
         people=DynamoPeople(shared, catalogue),
         attempts=DynamoAttempts(shared),
         closes=DynamoCloses(),
+        recovery=DynamoRecovery(shared),
+        viber_users=DynamoViberUsers(shared),
     )
 
 

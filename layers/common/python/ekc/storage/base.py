@@ -20,7 +20,8 @@ from pynamodb.exceptions import (
 )
 
 from ekc.config import StorageSettings
-from ekc.exceptions import StorageUnavailable
+from ekc.exceptions import InvalidRequest, StorageUnavailable
+from ekc.observability import logger
 from ekc.storage.items import MODELS, Item, MeterItem
 
 
@@ -70,18 +71,38 @@ def errors() -> Iterator[None]:
     except PynamoDBException as exc:
         if _is_refused_condition(exc) or not isinstance(exc, _STORAGE_ERRORS):
             raise
+        if response_code(exc) == "ValidationException":
+            # DynamoDB refused the request itself (a key too long, say): retrying cannot help.
+            logger.error("request refused by DynamoDB", extra={"why": response_message(exc)})
+            raise InvalidRequest() from exc
         raise StorageUnavailable() from exc
 
 
 def _is_refused_condition(exc: PynamoDBException) -> bool:
-    if isinstance(exc, TransactWriteError) and exc.cause_response_code == "TransactionCanceledException":
+    if isinstance(exc, TransactWriteError) and response_code(exc) == "TransactionCanceledException":
         return {r.code for r in exc.cancellation_reasons if r} <= {"ConditionalCheckFailed"}
     return isinstance(exc, (UpdateError, PutError, DeleteError)) and is_condition_failure(exc)
 
 
+def response_code(exc: PynamoDBException) -> str | None:
+    """DynamoDB's error code, or None when no answer came at all (a timeout, a reset connection).
+
+    PynamoDB's own `cause_response_code` fails on a cause whose `response` is None (a read timeout):
+    that turned a lost answer into a 500.
+    """
+    response = getattr(exc.cause, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+
+
+def response_message(exc: PynamoDBException) -> str | None:
+    """DynamoDB's error message, or None."""
+    response = getattr(exc.cause, "response", None)
+    return response.get("Error", {}).get("Message") if isinstance(response, dict) else None
+
+
 def is_condition_failure(exc: PynamoDBException) -> bool:
     """Whether DynamoDB refused a write because its condition did not hold."""
-    return exc.cause_response_code == "ConditionalCheckFailedException"
+    return response_code(exc) == "ConditionalCheckFailedException"
 
 
 def resolved(future: object) -> Item | None:

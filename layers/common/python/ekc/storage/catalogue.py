@@ -6,6 +6,7 @@ import time
 
 from ekc.config import StorageSettings
 from ekc.domain.model import Organization
+from ekc.observability import count, logger
 from ekc.storage import convert
 from ekc.storage.base import errors
 from ekc.storage.items import CatalogItem
@@ -27,8 +28,20 @@ class DynamoCatalogue:
         return None
 
     def remember(self, catalog: CatalogItem | None) -> dict[str, Organization]:
-        """Cache what a read of the catalogue item gave (None: no catalogue yet)."""
-        orgs = {} if catalog is None else {o.id: convert.org_from(o) for o in catalog.organizations}
+        """Cache what a read of the catalogue item gave (None: no catalogue yet).
+
+        An organization whose window rule makes no sense (an operator's typo in the console) is left
+        out with an error and a metric the alarm watches: its meters say nothing, everyone else works.
+        """
+        orgs: dict[str, Organization] = {}
+        for entry in catalog.organizations if catalog is not None else ():
+            try:
+                orgs[entry.id] = convert.org_from(entry)
+            except (ValueError, TypeError, AttributeError) as exc:
+                logger.error(
+                    "broken window rule left out", extra={"org": getattr(entry, "id", "?"), "why": str(exc)}
+                )
+                count("BrokenWindowRule", "org", str(getattr(entry, "id", "?")))
         self._orgs = orgs
         self._until = time.monotonic() + self._ttl
         return orgs

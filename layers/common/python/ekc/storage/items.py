@@ -27,6 +27,9 @@ class Item(Model):
         # inside the function's own time limit, so the door can still say "nothing saved, try again".
         connect_timeout_seconds = 2
         read_timeout_seconds = 3
+        # The billing import and the print run send this many requests at once through the one client;
+        # a door's request sends one at a time, so the extra connections are never opened there.
+        max_pool_connections = 24
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -133,9 +136,16 @@ class MeterItem(Item, discriminator="Meter"):
     bot_enabled = BooleanAttribute(default=False)
     bot_amount = UnicodeAttribute(default="0.000")
     seal_epoch = NumberAttribute(default=0)
-    usual = UnicodeAttribute(null=True)
-    usual_months = NumberAttribute(default=0)
-    # Index keys (keys.py): every meter is in its organization's index; only bot-on meters in the bots'.
+    usage = UnicodeAttribute(null=True)  # plausibility.UsageProfile.to_text(): the last 13 months of use
+    opening_value = UnicodeAttribute(null=True)
+    opening_month = UnicodeAttribute(null=True)
+    day = UnicodeAttribute(null=True)  # Kyiv date of the last resident submission
+    day_count = NumberAttribute(default=0)
+    # Billing's date of the last verification or re-sealing; a later one switches the bot off.
+    sealed_on = UnicodeAttribute(null=True)
+    # Set when billing stopped listing the meter: no readings, out of both indexes, history kept.
+    retired_on = UnicodeAttribute(null=True)
+    # Index keys (keys.py): every live meter is in its organization's index; only bot-on ones in the bots'.
     org_pk = UnicodeAttribute(null=True)
     bot_pk = UnicodeAttribute(null=True)
     org_meters = OrgMetersIndex()
@@ -201,6 +211,33 @@ class ReadingItem(Item, discriminator="Reading"):
     warnings = ListAttribute(of=WarningMap, default=list)
 
 
+class MonthItem(Item, discriminator="Month"):
+    """pk=MTR#<meter id> sk=M#<YYYY-MM>: a billing month's winning reading, whatever the corrections."""
+
+    meter_id = UnicodeAttribute()
+    account = UnicodeAttribute()
+    billing_month = UnicodeAttribute()
+    value = UnicodeAttribute()
+    at = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    who = UnicodeAttribute()
+    ip = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    consumption = UnicodeAttribute(null=True)
+    warnings = ListAttribute(of=WarningMap, default=list)
+
+
+class SaveItem(Item, discriminator="Save"):
+    """pk=SAVE#<account>#<key hash> sk=SAVE: one press of "save" (a message, a call's step), so a retry
+    is recognised as the same submission; written in the save's own transaction; `ttl` two days."""
+
+    # "saved"; "answered" (nothing to write: a question, a refusal); "abandoned" (a lost answer settled
+    # as not saved, which now never can be)
+    state = UnicodeAttribute()
+    saved = MapAttribute(default=dict)  # meter id -> value saved
+    at = UnicodeAttribute()
+
+
 class NoticeItem(Item, discriminator="Notice"):
     """pk=PERSON#<id> sk=NOTICE#<server time>#<id>: to tell the person in their next conversation."""
 
@@ -209,6 +246,15 @@ class NoticeItem(Item, discriminator="Notice"):
     meter_id = UnicodeAttribute(null=True)
     params = MapAttribute(default=dict)
     at = UnicodeAttribute()
+
+
+class ViberIdentityItem(Item, discriminator="ViberIdentity"):
+    """pk=VIBER#<Viber user id> sk=IDENTITY: the person a Viber user is, and whether they are subscribed."""
+
+    person_id = UnicodeAttribute()
+    subscribed = BooleanAttribute(default=True)
+    created_at = UnicodeAttribute()
+    changed_at = UnicodeAttribute()
 
 
 class AttemptsItem(Item, discriminator="Attempts"):
@@ -244,6 +290,21 @@ class CloseShardItem(Item, discriminator="CloseShard"):
     lease_until = UnicodeAttribute(null=True)
 
 
+class ResetItem(Item, discriminator="Reset"):
+    """pk=RESET#<sha256 of the recovery link's token> sk=RESET: a password recovery waiting to be used
+    (deleted when used; TTL removes it after it expired)."""
+
+    person_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+
+
+class QuotaItem(Item, discriminator="Quota"):
+    """pk=QUOTA#<what>#<whose> sk=W#<window>: requests counted against a limit (recovery letters)."""
+
+    count = NumberAttribute(default=0)
+
+
 MODELS: tuple[type[Item], ...] = (
     CatalogItem,
     AccountItem,
@@ -254,8 +315,13 @@ MODELS: tuple[type[Item], ...] = (
     LoginItem,
     SessionItem,
     ReadingItem,
+    MonthItem,
+    SaveItem,
     NoticeItem,
+    ViberIdentityItem,
     AttemptsItem,
     CloseItem,
     CloseShardItem,
+    ResetItem,
+    QuotaItem,
 )

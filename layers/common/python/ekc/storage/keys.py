@@ -11,7 +11,11 @@ LOGIN_SK = "LOGIN"
 SESSION_SK = "SESSION"
 LINK_PREFIX = "LINK#"
 READING_PREFIX = "R#"
+MONTH_PREFIX = "M#"
+SAVE_SK = "SAVE"
 NOTICE_PREFIX = "NOTICE#"
+RESET_SK = "RESET"
+VIBER_IDENTITY_SK = "IDENTITY"
 
 # Meters are spread over this many partitions of each organization index, so that no index partition
 # is hot at a country's 50 million meters (docs/storage.md has the arithmetic). Changing it means
@@ -39,6 +43,16 @@ def reading_sk(at_iso: str, suffix: str) -> str:
     return f"{READING_PREFIX}{at_iso}#{suffix}"
 
 
+def month_sk(billing_month: str) -> str:
+    """A billing month's winner in its meter's history partition."""
+    return f"{MONTH_PREFIX}{billing_month}"
+
+
+def save_pk(account: str, key: str) -> str:
+    """One submission's idempotency marker: the client's key, hashed (any length, any characters)."""
+    return f"SAVE#{account}#{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
 def person_pk(person_id: str) -> str:
     """The partition of a person: profile and the person's side of each link."""
     return f"PERSON#{person_id}"
@@ -52,6 +66,11 @@ def link_sk(whose: str) -> str:
 def notice_sk(at_iso: str, suffix: str) -> str:
     """A notice in a person's partition, oldest first."""
     return f"{NOTICE_PREFIX}{at_iso}#{suffix}"
+
+
+def viber_pk(viber_id: str) -> str:
+    """A Viber user's identity: which person they are and whether they are subscribed."""
+    return f"VIBER#{viber_id}"
 
 
 def email_pk(email: str) -> str:
@@ -71,6 +90,21 @@ def attempts_pk(key: str) -> str:
 
 def attempts_sk(window: int) -> str:
     """One counting window of failures."""
+    return f"W#{window}"
+
+
+def reset_pk(token_hash: str) -> str:
+    """A password recovery, by the SHA-256 of its link's token (the token itself is never stored)."""
+    return f"RESET#{token_hash}"
+
+
+def quota_pk(key: str) -> str:
+    """Requests counted against a limit (recovery letters per e-mail, per address, for the city)."""
+    return f"QUOTA#{key}"
+
+
+def quota_sk(window: int) -> str:
+    """One counting window of a quota."""
     return f"W#{window}"
 
 

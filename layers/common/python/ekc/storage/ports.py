@@ -59,11 +59,72 @@ class MeterKey:
 
 
 @dataclass(frozen=True, slots=True)
+class ViberIdentity:
+    """A Viber user as the bot knows them: the person they are, and whether they may be messaged."""
+
+    viber_id: str
+    person_id: str
+    subscribed: bool
+
+
+@dataclass(frozen=True, slots=True)
 class LoginRecord:
     """An e-mail login."""
 
     person_id: str
     password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """A page of a meter's submissions, newest first, and the cursor of the next page (None: no more)."""
+
+    submissions: list[Submission]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveMarker:
+    """What became of one submission key: "saved" (with meter id -> value) or "abandoned"."""
+
+    state: str
+    saved: dict[str, str]
+
+
+class SaveReplayed(Exception):
+    """A submission key that was already used: nothing new was written."""
+
+    def __init__(self, marker: SaveMarker | None) -> None:
+        self.marker = marker
+        super().__init__("replayed")
+
+
+class OutcomeUnknown(Exception):
+    """The write was sent but its answer never came: settle the key to learn what happened."""
+
+    def __init__(self, account: str, key: str) -> None:
+        self.account = account
+        self.key = key
+        super().__init__("outcome unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaCell:
+    """One request to count in a quota's window, allowed only while the window holds fewer than `limit`."""
+
+    key: str
+    window: int
+    limit: int
+    expires: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ResetRecord:
+    """A password recovery waiting for its link to be opened."""
+
+    person_id: str
+    email: str
+    expires_at: datetime
 
 
 class Catalogue(Protocol):
@@ -101,12 +162,45 @@ class Accounts(Protocol):
         """Switch a meter's bot; NotFound if there is no such meter."""
         ...
 
-    def set_seal_epoch(self, account: str, meter_id: str, epoch: int) -> Meter:
-        """Record a verification or re-sealing (the bot goes off); a replay changes nothing."""
+    def set_seal_epoch(
+        self,
+        account: str,
+        meter_id: str,
+        epoch: int,
+        opening: Decimal | None = None,
+        opening_month: Month | None = None,
+    ) -> Meter:
+        """Record a verification or re-sealing (the bot goes off, an opening value may be set);
+        a replay changes nothing."""
         ...
 
     def meter_keys(self, org_id: str, shard: int, *, bots_only: bool) -> Iterator[MeterKey]:
-        """One shard of an organization's meters, or of those whose bot is on (never a Scan)."""
+        """One shard of an organization's live meters, or of those whose bot is on (never a Scan)."""
+        ...
+
+    def get_accounts(self, numbers: list[str]) -> list[Account]:
+        """Accounts by number, in any order; missing ones are left out (the billing import's diff)."""
+        ...
+
+    def existing_accounts(self, numbers: list[str]) -> set[str]:
+        """Which of these account numbers exist (keys only: the meters import checks every row's)."""
+        ...
+
+    def put_accounts(self, accounts: list[Account]) -> None:
+        """Create or replace accounts in batches (the account item holds only billing's data)."""
+        ...
+
+    def put_meters(self, meters: list[Meter]) -> None:
+        """Create meters in batches (the billing import's new meters: nobody has read or set them yet)."""
+        ...
+
+    def update_meter(self, read: Meter, wanted: Meter) -> bool:
+        """Change a meter from `read` to `wanted` in billing's fields, previous reading, seal epoch, bot
+        switch (off only) and retirement, conditional on what the change was decided on still holding.
+
+        False when a condition refused it (a reading, a bot switch or a re-sealing came in meanwhile):
+        re-read and decide again. Readings, the bot's amount and usual use are never written here.
+        """
         ...
 
     def get_meters(self, wanted: list[MeterKey]) -> list[Meter]:
@@ -117,12 +211,31 @@ class Accounts(Protocol):
 class Readings(Protocol):
     """Accepted submissions and the meters' current values, written together."""
 
-    def record_readings(self, writes: list[ReadingWrite]) -> list[bool]:
-        """Write all or nothing; per write, True when its condition refused it (a race)."""
+    def record_readings(self, writes: list[ReadingWrite], *, key: str | None = None) -> list[bool]:
+        """Write all or nothing; per write, True when its condition refused it (a race).
+
+        With a key: SaveReplayed if it was used before; OutcomeUnknown if the answer was lost.
+        """
         ...
 
-    def history(self, meter_id: str, limit: int = 500) -> list[Submission]:
-        """A meter's submissions, newest first."""
+    def marker(self, account: str, key: str) -> SaveMarker | None:
+        """What became of a submission key, if it was used."""
+        ...
+
+    def claim(self, account: str, key: str, now: datetime) -> None:
+        """Mark a key answered without a write; SaveReplayed if it was used before."""
+        ...
+
+    def settle(self, account: str, key: str, now: datetime) -> SaveMarker:
+        """After a lost answer: "saved" if it was applied, else "abandoned" for good."""
+        ...
+
+    def history(self, meter_id: str, limit: int = 50, before: str | None = None) -> HistoryPage:
+        """A page of a meter's submissions, newest first."""
+        ...
+
+    def months(self, meter_id: str, count: int = 25) -> list[Submission]:
+        """The winners of the meter's last `count` billing months, oldest first."""
         ...
 
     def import_history(self, account: str, submissions: list[Submission]) -> None:
@@ -283,6 +396,22 @@ class Tasks(Protocol):
         ...
 
 
+class ViberUsers(Protocol):
+    """Viber users and the people they are (one Viber user is one person; a person may later have more)."""
+
+    def get(self, viber_id: str) -> ViberIdentity | None:
+        """The identity of a Viber user, or None if the bot has never met them."""
+        ...
+
+    def create(self, identity: ViberIdentity, now: datetime) -> ViberIdentity:
+        """Record a new Viber user and their person; if they already exist, the stored identity wins."""
+        ...
+
+    def set_subscribed(self, viber_id: str, subscribed: bool, now: datetime) -> bool:
+        """Remember (un)subscribing of a known Viber user; False if the bot has never met them."""
+        ...
+
+
 class Files(Protocol):
     """Objects in the data bucket (exports, imports), by key."""
 
@@ -307,6 +436,27 @@ class Files(Protocol):
         ...
 
 
+class Recovery(Protocol):
+    """Password recovery: its quotas, its pending links, and the new password they set."""
+
+    def take_quota(self, cells: list[QuotaCell]) -> list[QuotaCell]:
+        """Count one request in every cell, all or none; the cells already at their limit ([] = counted)."""
+        ...
+
+    def put_reset(self, token_hash: str, record: ResetRecord) -> None:
+        """Store a pending recovery."""
+        ...
+
+    def get_reset(self, token_hash: str) -> ResetRecord | None:
+        """A pending recovery (strongly consistent), or None."""
+        ...
+
+    def use_reset(self, token_hash: str, record: ResetRecord, password_hash: str, now: datetime) -> None:
+        """Set the new password and consume the recovery, together; BadToken("recovery_link") when it
+        was used meanwhile or has expired."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Stores:
     """Everything the services reach in storage, by kind of data."""
@@ -317,3 +467,5 @@ class Stores:
     people: People
     attempts: Attempts
     closes: Closes
+    recovery: Recovery
+    viber_users: ViberUsers
