@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 STAMP := $(VENV)/.installed
 
-.PHONY: run invoke reset test test-unit test-integration test-e2e lint format bench build deploy clean import qr
+.PHONY: run close-window invoke reset test test-unit test-integration test-e2e lint format bench build deploy clean import qr
 
 $(STAMP): requirements-dev.txt layers/common/python/requirements.txt functions/viber_webhook/requirements.txt \
 		functions/ivr_handler/requirements.txt
@@ -29,6 +29,10 @@ browser:
 
 run: deps
 	PORT=$(PORT) $(PY) -m local.run
+
+# Beside a running `make run`: close every window closed by now (ORG=, MONTH=, REDO=1, NOW=<ISO time>).
+close-window: $(STAMP)
+	ORG="$(ORG)" MONTH="$(MONTH)" NOW="$(NOW)" REDO="$(REDO)" PORT=$(PORT) $(PY) -m local.close_window
 
 # One event to one function of the running stack: make invoke FUNCTION=<LogicalId> EVENT=<event.json>
 invoke: $(STAMP)

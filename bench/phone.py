@@ -27,8 +27,16 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_PER_STEP = 2
+# The account's entry, once per call: the guess reserved (read + conditional ADD), the account's query,
+# the reservation given back.
+GOAL_ACCOUNT_ENTRY = 4
 # Dotted paths into measure()'s result, as bench/run.py gates them.
-GOALS = {"ddb_requests.ivr_step": GOAL_PER_STEP, "speech_interpreter.wrong_values": 0}
+GOALS = {
+    "ddb_requests.ivr_step": GOAL_PER_STEP,
+    "ddb_requests.ivr_account_entry": GOAL_ACCOUNT_ENTRY,
+    "speech_interpreter.wrong_values": 0,
+}
+ENTRY_STEPS = ("keypad: account confirmed, menu", "voice: account confirmed, menu")
 TOKEN = "bench-twilio-auth-token"
 
 # What ivr_handler must load whatever we write: Powertools' logger and metrics, pydantic settings, the
@@ -144,11 +152,12 @@ def ddb_requests() -> dict[str, Any]:
         not_found = sum(calls.values())
         not_found_ops = dict(calls)
     return {
-        # The worst of a caller's steps; the two rarer paths below are reported apart.
-        "ivr_step": max(steps.values()),
+        # The worst of a caller's steps but the account's entry; it and the two rarer paths below apart.
+        "ivr_step": max(n for label, n in steps.items() if label not in ENTRY_STEPS),
+        "account_entry": max(steps[label] for label in ENTRY_STEPS),
         "steps": steps,
         "account_lookup_cold_container": cold_lookup,
-        # A failed entry also counts the failure: check + lookup + count (typos and guesses).
+        # A failed entry keeps its reservation: read + reserve + lookup (typos and guesses).
         "account_not_found": not_found,
         # A provider's retry of a save: the core's query, its refused transaction, the marker's read.
         "retried_save": retried_save,
@@ -177,7 +186,11 @@ def measure() -> dict[str, Any]:
     with contextlib.redirect_stdout(io.StringIO()):  # the handler's log and metric lines are not results
         requests = ddb_requests()
     return {
-        "ddb_requests": {"ivr_step": requests["ivr_step"], "ivr": requests},
+        "ddb_requests": {
+            "ivr_step": requests["ivr_step"],
+            "ivr_account_entry": requests["account_entry"],
+            "ivr": requests,
+        },
         "speech_interpreter": interpreter(),
         "goals": GOALS,
     }
@@ -221,5 +234,7 @@ if __name__ == "__main__":
     results = measure()
     results["cold_import"] = {"ivr_handler": cold_import()}
     print(json.dumps(results, indent=2, ensure_ascii=False))
-    if results["ddb_requests"]["ivr_step"] > GOAL_PER_STEP:
-        print(f"goal missed: ddb_requests.ivr_step {results['ddb_requests']['ivr_step']} > {GOAL_PER_STEP}")
+    for dotted, goal in GOALS.items():
+        section, name = dotted.split(".")
+        if results[section][name] > goal:
+            print(f"goal missed: {dotted} {results[section][name]} > {goal}")

@@ -7,9 +7,10 @@ runs the same scenarios against both, so this copy cannot drift from the real on
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +26,8 @@ from ekc.storage.accounts import INDEXED, meter_changes
 from ekc.storage.base import iso
 from ekc.storage.ports import (
     Cell,
+    CloseRecord,
+    Composed,
     HistoryPage,
     LinkedAccount,
     LoginRecord,
@@ -37,8 +40,10 @@ from ekc.storage.ports import (
     SaveMarker,
     SaveReplayed,
     SessionRecord,
+    ShardProgress,
     Stores,
     ViberIdentity,
+    WindowKey,
 )
 
 
@@ -417,6 +422,78 @@ class FakeAttempts:
         return twin
 
 
+class FakeCloses:
+    """Window closes' progress and shard leases, with the same conditions as DynamoDB's."""
+
+    def __init__(self) -> None:
+        self.records: dict[WindowKey, CloseRecord] = {}
+        self.progress: dict[WindowKey, dict[int, ShardProgress]] = defaultdict(dict)
+        self.leases: dict[tuple[WindowKey, int], tuple[str, datetime]] = {}
+
+    def windows(self, wanted: list[WindowKey]) -> dict[WindowKey, CloseRecord]:
+        """The records of these windows that exist."""
+        return {k: self.records[k] for k in wanted if k in self.records}
+
+    def open_window(self, record: CloseRecord) -> CloseRecord:
+        """Create a window's record unless one exists; the stored one either way."""
+        return self.records.setdefault(record.key, record)
+
+    def restart_window(self, record: CloseRecord) -> None:
+        """A new record; every shard's progress forgotten."""
+        self.progress.pop(record.key, None)
+        for lease in [k for k in self.leases if k[0] == record.key]:
+            del self.leases[lease]
+        self.records[record.key] = record
+
+    def shards(self, key: WindowKey) -> dict[int, ShardProgress]:
+        """The progress of a window's shards that have any."""
+        return dict(self.progress.get(key, {}))
+
+    def claim(self, key: WindowKey, shard: int, token: str, until: datetime, now: datetime) -> bool:
+        """Take a shard not done and free (or whose lease ran out, or is this token's)."""
+        done = self.progress.get(key, {}).get(shard)
+        if done is not None and done.export_done:
+            return False
+        held = self.leases.get((key, shard))
+        if held is not None and held[1] >= now and held[0] != token:
+            return False
+        self.leases[(key, shard)] = (token, until)
+        self.progress[key].setdefault(shard, ShardProgress(shard))
+        return True
+
+    def save_shard(self, key: WindowKey, progress: ShardProgress, token: str, until: datetime) -> bool:
+        """Record progress and extend the lease, if the lease is still this token's."""
+        held = self.leases.get((key, progress.shard))
+        if held is None or held[0] != token:
+            return False
+        self.leases[(key, progress.shard)] = (token, until)
+        self.progress[key][progress.shard] = replace(progress, totals=dict(progress.totals))
+        return True
+
+    def mark_parts_done(self, key: WindowKey, at: datetime) -> datetime:
+        """Note when every part was first found done; the time first noted."""
+        record = self.records[key]
+        if record.parts_done_at is None:
+            record = self.records[key] = replace(record, parts_done_at=at)
+        assert record.parts_done_at is not None
+        return record.parts_done_at
+
+    def finish(self, key: WindowKey, at: datetime, manifest: str) -> None:
+        """Mark a window done, with its export's manifest."""
+        self.records[key] = replace(self.records[key], done_at=at, manifest=manifest)
+
+
+class FakeTasks:
+    """The close's queue in memory: what was sent, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[Mapping[str, object]] = []
+
+    def send(self, tasks: list[Mapping[str, object]]) -> None:
+        """Queue each task."""
+        self.sent.extend(dict(t) for t in tasks)
+
+
 # One lock for every fake recovery store (a lock cannot be deep-copied by `FakeStores.snapshot`).
 _RECOVERY_LOCK = threading.Lock()
 
@@ -519,6 +596,7 @@ class FakeStores(Stores):
             readings=FakeReadings(accounts),
             people=people,
             attempts=FakeAttempts(),
+            closes=FakeCloses(),
             recovery=FakeRecovery(people),
             viber_users=FakeViberUsers(people),
         )
@@ -538,6 +616,11 @@ class FakeStores(Stores):
     def fake_people(self) -> FakePeople:
         """The people store, as the fake it is."""
         return self.people  # type: ignore[return-value]
+
+    @property
+    def fake_closes(self) -> FakeCloses:
+        """The window closes' store, as the fake it is."""
+        return self.closes  # type: ignore[return-value]
 
     @property
     def fake_viber_users(self) -> FakeViberUsers:
@@ -585,3 +668,16 @@ class FakeFiles:
     def keys(self, prefix: str) -> list[str]:
         """Every key under a prefix, in order."""
         return sorted(k for k in self.objects if k.startswith(prefix))
+
+    def compose(self, key: str, parts: list[str], content_type: str, head: bytes = b"") -> Composed:
+        """Write `head` then the parts' bytes as one object."""
+        missing = [p for p in parts if p not in self.objects]
+        if missing:
+            raise StorageUnavailable()
+        data = head + b"".join(self.objects[p][0] for p in parts)
+        self.put(key, data, content_type)
+        return Composed(len(data), hashlib.sha256(data).hexdigest())
+
+    def location(self, key: str) -> str:
+        """Where the object is, as an address."""
+        return f"memory://data/{key}"

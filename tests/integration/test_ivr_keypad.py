@@ -283,7 +283,7 @@ def test_ivr_keypad_unknown_account_is_refused_and_counted_per_number_and_accoun
     assert "Введіть номер вашого особового рахунку" in call.heard
     # And the failure counts against a keyed hash of the number and against the account number
     counters = [i["pk"] for i in table.scan()["Items"] if i["pk"].startswith("ATTEMPTS#")]
-    assert len(counters) == 2 and "ATTEMPTS#phone#account#12345" in counters
+    assert len(counters) == 2 and "ATTEMPTS#phone_entry#account#12345" in counters
     assert not [c for c in counters if "0001357" in c or "380" in c]
     # When two more unknown accounts follow in the same call, it ends
     for number in ("12346", "12347"):

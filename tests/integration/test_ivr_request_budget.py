@@ -1,4 +1,5 @@
-"""The phone lines' DynamoDB request budget (docs/phone.md): at most 2 per step, counted not timed."""
+"""The phone lines' DynamoDB request budget (docs/phone.md): at most 2 per step, 4 for the account's entry
+(once a call), counted not timed."""
 
 from __future__ import annotations
 
@@ -40,8 +41,11 @@ def test_ivr_request_budget_of_each_step_of_a_keypad_call(counted: tuple[Any, Co
     # Until the account is confirmed, no request at all: the state travels in the URL
     assert step(call.dial) == Counter()
     assert step(call.press, "77777#") == Counter()
-    # The account's lookup: the attempts check and the account's query (+ the organizations, cold)
-    assert step(call.press, "1") == Counter({"BatchGetItem": 1, "GetItem": 1, "Query": 1})
+    # The account's entry: a guess reserved (read + conditional ADD), the account's query (+ the
+    # organizations, cold), the reservation given back
+    assert step(call.press, "1") == Counter(
+        {"BatchGetItem": 1, "TransactWriteItems": 2, "GetItem": 1, "Query": 1}
+    )
     # Warm, every step reads the account once, a save adds its transaction
     assert step(call.press, "2") == Counter({"Query": 1})
     assert step(call.press, "205#") == Counter({"Query": 1})
@@ -53,7 +57,7 @@ def test_ivr_request_budget_of_each_step_of_a_keypad_call(counted: tuple[Any, Co
     second = PhoneCall(handler_transport(handler), "keypad")
     second.dial()
     second.press("77777#")
-    assert step(second.press, "1") == Counter({"BatchGetItem": 1, "Query": 1})
+    assert step(second.press, "1") == Counter({"BatchGetItem": 1, "TransactWriteItems": 2, "Query": 1})
     assert step(call.press, "2") == Counter({"Query": 1})
     assert step(call.press, "210#") == Counter({"Query": 1})
     assert step(call.press, "1") == Counter({"Query": 1, "TransactWriteItems": 1})

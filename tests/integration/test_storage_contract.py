@@ -21,7 +21,7 @@ from ekc.domain.months import Month
 from ekc.domain.plausibility import UsageProfile
 from ekc.domain.windows import DayOfMonth, WindowRule
 from ekc.storage import keys
-from ekc.storage.ports import MeterKey, ReadingWrite, Stores
+from ekc.storage.ports import CloseRecord, MeterKey, ReadingWrite, ShardProgress, Stores, WindowKey
 from tests.fakes import FakeStores
 
 T0 = datetime(2019, 8, 1, 9, 0, tzinfo=UTC)
@@ -339,6 +339,75 @@ def test_contract_a_qr_session_keeps_its_tokens_generation_and_link(stores: Stor
     assert stores.people.get_session("h-2") == person
     stores.people.delete_session("h-1")
     assert stores.people.get_session("h-1") is None
+
+
+# ---- window closes' progress (ekc.storage.closes) ------------------------------------------------
+
+CLOSE_KEY = WindowKey("el", JULY)
+WALL = datetime(2019, 8, 4, 0, 5, tzinfo=UTC)
+
+
+def _close_record(run_id: str = "run-1") -> CloseRecord:
+    return CloseRecord(CLOSE_KEY, run_id, WALL, datetime(2019, 8, 4, 0, 0, tzinfo=UTC) - timedelta(hours=3))
+
+
+def test_contract_a_window_record_is_made_once_and_the_first_run_stays(stores: Stores) -> None:
+    # Given no record of July's close
+    assert stores.closes.windows([CLOSE_KEY]) == {}
+    # When two runs open it, one after the other
+    first = stores.closes.open_window(_close_record("run-1"))
+    second = stores.closes.open_window(_close_record("run-2"))
+    # Then both get the first run's record, and it is what the batch read finds
+    assert first.run_id == second.run_id == "run-1"
+    assert stores.closes.windows([CLOSE_KEY, WindowKey("gas", JULY)]) == {CLOSE_KEY: first}
+    # And once finished it carries its time and manifest; the parts' time is the first one noted
+    assert stores.closes.mark_parts_done(CLOSE_KEY, WALL) == WALL
+    assert stores.closes.mark_parts_done(CLOSE_KEY, WALL + timedelta(hours=1)) == WALL
+    stores.closes.finish(CLOSE_KEY, WALL + timedelta(minutes=1), '{"rows": 3}')
+    done = stores.closes.windows([CLOSE_KEY])[CLOSE_KEY]
+    assert (done.done_at, done.manifest, done.parts_done_at) == (
+        WALL + timedelta(minutes=1),
+        '{"rows": 3}',
+        WALL,
+    )
+
+
+def test_contract_a_shard_is_held_by_one_run_until_its_lease_runs_out(stores: Stores) -> None:
+    stores.closes.open_window(_close_record())
+    until = WALL + timedelta(minutes=3)
+    # Given run A holding shard 5
+    assert stores.closes.claim(CLOSE_KEY, 5, "A", until, WALL)
+    # When run B asks for it while A's lease lasts, and A asks again
+    assert not stores.closes.claim(CLOSE_KEY, 5, "B", until, WALL + timedelta(minutes=1))
+    assert stores.closes.claim(CLOSE_KEY, 5, "A", until + timedelta(minutes=1), WALL + timedelta(minutes=1))
+    # Then only A may record progress
+    progress = ShardProgress(5, bots_done=True, bots_cursor=None, parts=("p/05-0000.csv",), totals={"n": "3"})
+    assert not stores.closes.save_shard(CLOSE_KEY, progress, "B", until)
+    assert stores.closes.save_shard(CLOSE_KEY, progress, "A", until)
+    assert stores.closes.shards(CLOSE_KEY) == {5: progress}
+    # And once A's lease has run out, B may take the shard over and carry on
+    assert stores.closes.claim(CLOSE_KEY, 5, "B", until + timedelta(hours=1), until + timedelta(minutes=2))
+    finished = replace(progress, export_done=True, export_cursor=None)
+    assert stores.closes.save_shard(CLOSE_KEY, finished, "B", until + timedelta(hours=1))
+    # And a shard whose export is done is taken by nobody any more
+    assert not stores.closes.claim(CLOSE_KEY, 5, "C", until, until + timedelta(hours=2))
+    assert stores.closes.shards(CLOSE_KEY)[5] == finished
+
+
+def test_contract_a_window_started_over_forgets_its_shards(stores: Stores) -> None:
+    # Given a window with two shards' progress, one still held
+    stores.closes.open_window(_close_record("run-1"))
+    stores.closes.claim(CLOSE_KEY, 1, "A", WALL + timedelta(minutes=3), WALL)
+    stores.closes.save_shard(
+        CLOSE_KEY, ShardProgress(1, bots_cursor="77777.9"), "A", WALL + timedelta(minutes=3)
+    )
+    stores.closes.claim(CLOSE_KEY, 2, "A", WALL + timedelta(minutes=3), WALL)
+    # When an operator starts it over
+    stores.closes.restart_window(_close_record("run-2"))
+    # Then its record is the new run's, no shard has progress, and any run may take them
+    assert stores.closes.windows([CLOSE_KEY])[CLOSE_KEY].run_id == "run-2"
+    assert stores.closes.shards(CLOSE_KEY) == {}
+    assert stores.closes.claim(CLOSE_KEY, 1, "B", WALL + timedelta(minutes=3), WALL)
 
 
 # ---- the billing import's writes ---------------------------------------------------------------------

@@ -253,11 +253,11 @@ def test_calls_voice_line_choices_by_name_and_corrections_by_number() -> None:
 def test_calls_account_entries_are_limited_per_calling_number_and_per_account() -> None:
     stores = demo_stores()
     call = Call("CA-x", Line.KEYPAD, CALLER)
-    keys = calls.entry_keys(call, "12345")
+    keys = [claim.key for claim in calls.entry_claims(call, "12345")]
     # The calling number is counted under a keyed hash, never as itself
-    assert keys[1] == "phone#account#12345" and "1231357" not in keys[0] and "380" not in keys[0]
-    assert calls.entry_keys(Call("CA-y", Line.VOICE, CALLER), "1")[0] == keys[0]
-    assert calls.entry_keys(Call("CA-x", Line.KEYPAD, "+380501112233"), "1")[0] != keys[0]
+    assert keys[1] == "phone_entry#account#12345" and "1231357" not in keys[0] and "380" not in keys[0]
+    assert calls.entry_claims(Call("CA-y", Line.VOICE, CALLER), "1")[0].key == keys[0]
+    assert calls.entry_claims(Call("CA-x", Line.KEYPAD, "+380501112233"), "1")[0].key != keys[0]
     # Given five failed entries from this number
     for number in ("11111", "11112", "11113", "11114", "11115"):
         robot = Robot(stores)

@@ -210,6 +210,43 @@ class DataSettings(_Env):
     )
 
 
+class CloseSettings(_Env):
+    """The window close: which windows it looks at, how it spreads its work, when it gives up a run."""
+
+    # Set by Lambda itself: its presence means "in AWS", where an operator's `now` is refused.
+    aws_lambda_function_name: str | None = None
+    # The fan-out queue (SQS); unset, a run does what its time allows and the next run resumes.
+    close_queue_url: str | None = None
+    # How many of each organization's most recent closed windows every run checks for unfinished work.
+    close_lookback_windows: int = Field(default=2, ge=1, le=12)
+    # Wait this long after a window's last second: longer than any door's request may run (web_api's
+    # Timeout is 10 s), so a reading decided inside the window is written before any bot looks.
+    close_grace_seconds: int = Field(default=30, ge=0)
+    # Shards worked on at once in one invocation (threads; the work is waiting on DynamoDB).
+    close_workers: int = Field(default=8, ge=1, le=32)
+    # Stop starting new work this long before the invocation's time limit.
+    close_margin_seconds: int = Field(default=60, ge=5)
+    # A shard taken by a run is left alone by others this long; the run renews it every sixth of it
+    # while working, so a run that died frees its shards within this time.
+    close_lease_seconds: int = Field(default=180, ge=30)
+    # A shard handed to the queue waits at most this long for a worker before any run may take it.
+    close_queue_lease_seconds: int = Field(default=2 * 3600, ge=60)
+    # Meters per bot transaction (a history Put, the month's winner and a meter Update each: DynamoDB's
+    # 100 actions take up to 33). Cost
+    # is the same whatever the size; smaller ones lose less to a resident's race and, on DynamoDB Local,
+    # run faster (its cost grows faster than the size): docs/scale.md.
+    close_meters_per_transaction: int = Field(default=10, ge=1, le=33)
+    # Rows per part object of an export (a part is written, and recorded, as one piece of progress).
+    close_part_rows: int = Field(default=50_000, ge=1)
+    # A window still unfinished this long after it closed raises the alarm.
+    close_unfinished_alarm_hours: int = Field(default=24, ge=1)
+
+    @property
+    def in_aws(self) -> bool:
+        """Whether this runs in AWS Lambda (an operator's pretended time is then refused)."""
+        return bool(self.aws_lambda_function_name)
+
+
 @lru_cache(maxsize=1)
 def storage_settings() -> StorageSettings:
     """DynamoDB settings, read once."""
@@ -270,6 +307,12 @@ def data_settings() -> DataSettings:
     return DataSettings()
 
 
+@lru_cache(maxsize=1)
+def close_settings() -> CloseSettings:
+    """Window close settings, read once."""
+    return CloseSettings()
+
+
 ALL_SETTINGS = (
     storage_settings,
     clock_settings,
@@ -279,6 +322,7 @@ ALL_SETTINGS = (
     viber_settings,
     telephony_settings,
     data_settings,
+    close_settings,
     phone_lines,
     mail_settings,
 )

@@ -21,7 +21,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -31,7 +31,7 @@ from ekc.config import telephony_settings
 from ekc.domain.identity import AccountCaller, Origin, Proof, mask_phone
 from ekc.domain.kinds import MeterKind
 from ekc.domain.values import parse_value
-from ekc.exceptions import InvalidValue, NotFound, StorageUnavailable, TooManyAttempts
+from ekc.exceptions import InvalidValue, NotFound, StorageUnavailable
 from ekc.observability import count, logger
 from ekc.services import attempts, readings
 from ekc.services.readings import MeterView, Question, ReadingsPage, RowInput, RowResult, RowStatus
@@ -256,14 +256,20 @@ def answer(
         return flow.end(Phrase.TROUBLE, Phrase.GOODBYE, reason="trouble")
 
 
-def entry_keys(call: Call, number: str) -> list[str]:
-    """The rate-limit counters a failed account entry counts against: the calling number, the account.
+def entry_claims(call: Call, number: str) -> list[attempts.Claim]:
+    """The budgets an account entry is reserved against: the calling number's and the account's.
 
     The number is kept as a keyed hash: the counters must not become a list of who called.
     """
-    secret = telephony_settings().twilio_auth_token.get_secret_value().encode()
+    settings = telephony_settings()
+    budget = attempts.Budget(
+        "phone_entry",
+        settings.phone_entry_failures_allowed,
+        timedelta(minutes=settings.phone_entry_window_minutes),
+    )
+    secret = settings.twilio_auth_token.get_secret_value().encode()
     tag = hmac.new(secret, f"phone-caller/{call.number}".encode(), hashlib.sha256).hexdigest()[:32]
-    return [f"phone#caller#{tag}", f"phone#account#{number}"]
+    return [attempts.Claim(budget, f"caller#{tag}"), attempts.Claim(budget, f"account#{number}")]
 
 
 class _Flow:
@@ -461,28 +467,25 @@ class _Flow:
 
     def enter_account(self) -> Turn:
         number = self.state.account or ""
-        keys = entry_keys(self.call, number)
-        settings = telephony_settings()
-        minutes = settings.phone_entry_window_minutes
+        # Reserved before the account is looked up, given back when it exists: parallel calls cannot
+        # try more numbers than the budget holds.
         try:
-            attempts.check(
-                self.stores.attempts, keys, settings.phone_entry_failures_allowed, minutes, self.now
-            )
-        except TooManyAttempts as exc:
+            reserved = attempts.reserve(self.stores.attempts, entry_claims(self.call, number), self.now)
+        except attempts.Refused as refused:
             logger.warning("phone account entry locked", extra={"caller": mask_phone(self.call.number)})
             return self.end(
-                Said(Phrase.ACCOUNT_LOCKED, {"until": exc.params["until"]}), Phrase.GOODBYE, reason="locked"
+                Said(Phrase.ACCOUNT_LOCKED, {"until": refused.until}), Phrase.GOODBYE, reason="locked"
             )
         try:
             page = self.page
         except NotFound:
-            attempts.fail(self.stores.attempts, keys, minutes, self.now)
             count("PhoneAccountNotFound", "line", str(self.call.line))
             entries = self.state.entries + 1
             said = Said(Phrase.ACCOUNT_NOT_FOUND, {"digits": number})
             if entries >= MAX_ENTRIES:
                 return self.end(said, Phrase.GIVE_UP, reason="gave_up")
             return self.go(Step.ACCOUNT, (said,), account=None, entries=entries)
+        attempts.release(self.stores.attempts, reserved)
         if not page.meters:
             return self.end(Phrase.ACCOUNT_NO_METERS, Phrase.GOODBYE, reason="no_meters")
         if not any(o.open for o in kind_menu(page)):

@@ -32,6 +32,7 @@ def get_stores() -> Stores:
     from ekc.storage.accounts import DynamoAccounts
     from ekc.storage.attempts import DynamoAttempts
     from ekc.storage.catalogue import DynamoCatalogue
+    from ekc.storage.closes import DynamoCloses
     from ekc.storage.people import DynamoPeople
     from ekc.storage.readings import DynamoReadings
     from ekc.storage.recovery import DynamoRecovery
@@ -45,6 +46,7 @@ def get_stores() -> Stores:
         readings=DynamoReadings(shared),
         people=DynamoPeople(shared, catalogue),
         attempts=DynamoAttempts(shared),
+        closes=DynamoCloses(),
         recovery=DynamoRecovery(shared),
         viber_users=DynamoViberUsers(shared),
     )

@@ -273,6 +273,33 @@ class AttemptsItem(Item, discriminator="Attempts"):
     count = NumberAttribute(default=0)
 
 
+class CloseItem(Item, discriminator="Close"):
+    """pk=CLOSE#<org>#<YYYY-MM> sk=WINDOW: a window close's run, and once done its export's manifest."""
+
+    org_id = UnicodeAttribute()
+    month = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    started_at = UnicodeAttribute()
+    ends_at = UnicodeAttribute()
+    parts_done_at = UnicodeAttribute(null=True)
+    done_at = UnicodeAttribute(null=True)
+    manifest = UnicodeAttribute(null=True)
+
+
+class CloseShardItem(Item, discriminator="CloseShard"):
+    """pk=CLOSE#<org>#<YYYY-MM> sk=SHARD#<nn>: one shard's progress (bots, then export) and its lease."""
+
+    shard = NumberAttribute()
+    bots_done = BooleanAttribute(default=False)
+    bots_cursor = UnicodeAttribute(null=True)
+    export_done = BooleanAttribute(default=False)
+    export_cursor = UnicodeAttribute(null=True)
+    parts = ListAttribute(of=UnicodeAttribute, default=list)
+    totals = MapAttribute(default=dict)  # counters and sums as exact decimal strings
+    lease_token = UnicodeAttribute(null=True)
+    lease_until = UnicodeAttribute(null=True)
+
+
 class ResetItem(Item, discriminator="Reset"):
     """pk=RESET#<sha256 of the recovery link's token> sk=RESET: a password recovery waiting to be used
     (deleted when used; TTL removes it after it expired)."""
@@ -304,6 +331,8 @@ MODELS: tuple[type[Item], ...] = (
     NoticeItem,
     ViberIdentityItem,
     AttemptsItem,
+    CloseItem,
+    CloseShardItem,
     ResetItem,
     QuotaItem,
 )

@@ -122,3 +122,17 @@ def org_index_pk(org_id: str, shard: int) -> str:
 def bot_index_pk(org_id: str, shard: int) -> str:
     """Partition key in the sparse index of an organization's meters whose bot is on (the close)."""
     return f"BOT#{org_id}#{shard:02d}"
+
+
+CLOSE_SK = "WINDOW"
+CLOSE_SHARD_PREFIX = "SHARD#"
+
+
+def close_pk(org_id: str, month: str) -> str:
+    """The partition of one window's close: its record and its shards' progress."""
+    return f"CLOSE#{org_id}#{month}"
+
+
+def close_shard_sk(shard: int) -> str:
+    """A shard's progress inside its window's close."""
+    return f"{CLOSE_SHARD_PREFIX}{shard:02d}"

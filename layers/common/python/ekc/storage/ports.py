@@ -6,8 +6,8 @@ fake in `tests/fakes.py`, and a contract test holds both to the same write condi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -340,6 +340,93 @@ class Attempts(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class WindowKey:
+    """One organization's window of one billing month: what a window close finishes."""
+
+    org_id: str
+    month: Month
+
+
+@dataclass(frozen=True, slots=True)
+class CloseRecord:
+    """A window close's progress as a whole: which run started it, and whether it is finished."""
+
+    key: WindowKey
+    run_id: str
+    started_at: datetime
+    ends_at: datetime  # the window's end: the first instant after its last second
+    parts_done_at: datetime | None = None  # when every shard's part of the export was first found done
+    done_at: datetime | None = None
+    manifest: str | None = None  # the export's manifest (JSON), once done
+
+
+@dataclass(frozen=True, slots=True)
+class ShardProgress:
+    """One shard of a window close: its bots, then its part of the export, each resumable."""
+
+    shard: int
+    bots_done: bool = False
+    bots_cursor: str | None = None  # every bot meter up to this id is decided
+    export_done: bool = False
+    export_cursor: str | None = None  # every meter up to this id is in `parts`
+    parts: tuple[str, ...] = ()  # the export's part objects, in order
+    # Counters and sums as exact strings (the service names them: "bots.written", "rows", ...).
+    totals: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Composed:
+    """An object made of parts: its size and SHA-256."""
+
+    size: int
+    sha256: str
+
+
+class Closes(Protocol):
+    """Window closes' progress: one record per window, one per shard, and leases on shards."""
+
+    def windows(self, wanted: list[WindowKey]) -> dict[WindowKey, CloseRecord]:
+        """The records of these windows that exist."""
+        ...
+
+    def open_window(self, record: CloseRecord) -> CloseRecord:
+        """Create a window's record unless one exists; the stored one either way."""
+        ...
+
+    def restart_window(self, record: CloseRecord) -> None:
+        """Start a window over (an operator's re-run): a new record, every shard's progress forgotten."""
+        ...
+
+    def shards(self, key: WindowKey) -> dict[int, ShardProgress]:
+        """The progress of a window's shards that have any."""
+        ...
+
+    def claim(self, key: WindowKey, shard: int, token: str, until: datetime, now: datetime) -> bool:
+        """Take a shard not done and not taken by another (or whose lease ran out, or is this token's)."""
+        ...
+
+    def save_shard(self, key: WindowKey, progress: ShardProgress, token: str, until: datetime) -> bool:
+        """Record a shard's progress and extend the lease; False if another run has taken the shard."""
+        ...
+
+    def mark_parts_done(self, key: WindowKey, at: datetime) -> datetime:
+        """Note when every part was first found done; the time first noted."""
+        ...
+
+    def finish(self, key: WindowKey, at: datetime, manifest: str) -> None:
+        """Mark a window done, with its export's manifest."""
+        ...
+
+
+class Tasks(Protocol):
+    """Work handed to other invocations (the window close's queue)."""
+
+    def send(self, tasks: list[Mapping[str, object]]) -> None:
+        """Queue each task (a JSON-able mapping) once."""
+        ...
+
+
 class ViberUsers(Protocol):
     """Viber users and the people they are (one Viber user is one person; a person may later have more)."""
 
@@ -369,6 +456,14 @@ class Files(Protocol):
 
     def keys(self, prefix: str) -> list[str]:
         """Every key under a prefix, in order."""
+        ...
+
+    def compose(self, key: str, parts: list[str], content_type: str, head: bytes = b"") -> Composed:
+        """Write `head` then the parts' bytes, in order, as one object (written whole or not at all)."""
+        ...
+
+    def location(self, key: str) -> str:
+        """Where an operator finds an object (an s3:// address, or an http:// one locally)."""
         ...
 
 
@@ -402,5 +497,6 @@ class Stores:
     readings: Readings
     people: People
     attempts: Attempts
+    closes: Closes
     recovery: Recovery
     viber_users: ViberUsers
