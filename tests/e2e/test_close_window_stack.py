@@ -55,7 +55,7 @@ def test_close_window_beside_the_stack_writes_the_bot_reading_and_the_export_onc
     export_url = next(
         line.split("export:", 1)[1].strip() for line in first.stdout.splitlines() if "export:" in line
     )
-    assert export_url.startswith("http://") and export_url.endswith(f"/exports/electricity/{month}.csv")
+    assert export_url.startswith("http://") and f"/exports/electricity/{month}.csv?" in export_url
     export = requests.get(export_url, timeout=30)
     assert export.status_code == 200
     rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"))))
