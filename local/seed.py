@@ -184,7 +184,7 @@ def seed_demo(now: datetime, stores: Stores | None = None) -> dict[str, Any]:
         signed = auth.sign_up(DEMO_EMAIL, DEMO_PASSWORD, stores=stores, now=now)
         caller = signed.session.caller
         person_id = caller.person_id if isinstance(caller, PersonCaller) else ""
-        stores.people.delete_session(signed.session.session_id)
+        stores.people.delete_session(signed.session.session_id, person_id)
     except Conflict:
         login = stores.people.get_login(DEMO_EMAIL)
         person_id = login.person_id if login else ""

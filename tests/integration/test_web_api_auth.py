@@ -85,10 +85,19 @@ def test_signin_is_rate_limited_per_email(web: Browser) -> None:
     assert "Спробуйте знову після" in answer.json["error"]["message"]
 
 
-def test_signout_revokes_the_session(web: Browser) -> None:
+def test_signout_revokes_the_session(web: Browser, table: Any) -> None:
     web.sign_in()
     cookie = web.cookie
+    items = table.scan()["Items"]
+    [pointer] = [i for i in items if i["pk"].startswith("PERSON#") and i["sk"].startswith("SESS#")]
+    assert {"pk": f"SESSION#{pointer['sk'].removeprefix('SESS#')}", "sk": "SESSION"} in [
+        {"pk": i["pk"], "sk": i["sk"]} for i in items
+    ]
+    assert pointer["ttl"] and pointer["expires_at"]
     assert web.call("POST", "/api/auth/signout").status == 204
+    # The session and its pointer in the person's partition are both gone
+    left = table.scan()["Items"]
+    assert not [i for i in left if i["pk"].startswith("SESSION#") or i["sk"].startswith("SESS#")]
     # The old cookie, replayed, no longer works
     web.cookie = cookie
     answer = web.call("GET", "/api/me")
