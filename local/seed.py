@@ -74,6 +74,7 @@ def demo_accounts(billing_month: Month) -> list[tuple[Account, list[Meter]]]:
         "ТОВ «Єдина комунальна система»",
         "UA213223130000026007233566001",
         "Оплата комунальних послуг, о/р 77777",
+        date(billing_month.year, billing_month.month, 1),  # billing's amount as of the month's first day
     )
     gorshenov = Account(
         "77777", "512", "Горшеньов М. Ю.", "вул. Короля і Шута, буд. 43, кв. 85", CITY, CITY_CODE, debt

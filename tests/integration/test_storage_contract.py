@@ -304,7 +304,7 @@ def test_contract_token_generation_rises_and_survives_a_reimport(stores: Stores)
 def test_contract_put_account_removes_a_paid_debt(stores: Stores) -> None:
     from ekc.domain.model import Debt
 
-    debt = Debt(Decimal("12.50"), "ТОВ", "UA00", "о/р 77777")
+    debt = Debt(Decimal("12.50"), "ТОВ", "UA00", "о/р 77777", date(2026, 11, 1))  # with its as-of day
     stores.accounts.put_account(replace(ACCOUNT, debt=debt))
     assert stores.accounts.get_account("77777").debt == debt  # type: ignore[union-attr]
     stores.accounts.put_account(ACCOUNT)

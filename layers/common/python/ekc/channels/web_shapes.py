@@ -130,7 +130,11 @@ class Debt(Shape):
     """What the account owes (negative: overpaid) and where to pay."""
 
     amount: str = Field(description='Two decimals: "1234.56"')
-    label: str = Field(description='"Заборгованість: 1 234,56 грн", "Переплата: ...", "Заборгованості немає"')
+    label: str = Field(
+        description='"Заборгованість: 1 234,56 грн станом на 01/11/2026", "Переплата: ...", '
+        '"Заборгованості немає ..." (no "станом на" when the day is not known)'
+    )
+    as_of: str | None = Field(default=None, description='The day the amount is as of: "2026-11-01"')
     recipient: str
     iban: str = Field(description="Without spaces, for copying")
     iban_grouped: str = Field(description="In groups of four, for reading")

@@ -67,6 +67,7 @@ class DebtMap(MapAttribute):
     recipient = UnicodeAttribute()
     iban = UnicodeAttribute()
     purpose = UnicodeAttribute()
+    as_of = UnicodeAttribute(null=True)  # YYYY-MM-DD
 
 
 class AccountItem(Item, discriminator="Account"):
