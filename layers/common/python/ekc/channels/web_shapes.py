@@ -141,6 +141,15 @@ class Debt(Shape):
     purpose: str
 
 
+class ViberLink(Shape):
+    """The link that opens the Viber bot with this address, as the cabinet's Viber QR code encodes it."""
+
+    link: str = Field(
+        description="viber://pa?chatURI=<uri>&context=<token>: the token is this person's, tied to their "
+        "link to the account and short-lived (the cabinet's QR token lifetime)"
+    )
+
+
 class AccountData(AccountSummary):
     """An account as its readings page shows it."""
 
