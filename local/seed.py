@@ -74,6 +74,7 @@ def demo_accounts(billing_month: Month) -> list[tuple[Account, list[Meter]]]:
         "ТОВ «Єдина комунальна система»",
         "UA213223130000026007233566001",
         "Оплата комунальних послуг, о/р 77777",
+        date(billing_month.year, billing_month.month, 1),  # billing's amount as of the month's first day
     )
     gorshenov = Account(
         "77777", "512", "Горшеньов М. Ю.", "вул. Короля і Шута, буд. 43, кв. 85", CITY, CITY_CODE, debt
@@ -184,7 +185,7 @@ def seed_demo(now: datetime, stores: Stores | None = None) -> dict[str, Any]:
         signed = auth.sign_up(DEMO_EMAIL, DEMO_PASSWORD, stores=stores, now=now)
         caller = signed.session.caller
         person_id = caller.person_id if isinstance(caller, PersonCaller) else ""
-        stores.people.delete_session(signed.session.session_id)
+        stores.people.delete_session(signed.session.session_id, person_id)
     except Conflict:
         login = stores.people.get_login(DEMO_EMAIL)
         person_id = login.person_id if login else ""

@@ -353,9 +353,16 @@ class FakePeople:
         """A session and the catalogue."""
         return self.get_session(session_hash), self._catalogue.organizations()
 
-    def delete_session(self, session_hash: str) -> None:
+    def delete_session(self, session_hash: str, person_id: str | None = None) -> None:
         """Revoke a session."""
         self.sessions.pop(session_hash, None)
+
+    def end_sessions(self, person_id: str, keep: str | None = None) -> int:
+        """End every session of a person except `keep`; how many were ended."""
+        ended = [h for h, r in self.sessions.items() if r.person_id == person_id and h != keep]
+        for session_hash in ended:
+            del self.sessions[session_hash]
+        return len(ended)
 
     def add_notice(self, person_ids: list[str], notice: Notice) -> None:
         """Leave the same notice for each of these people."""

@@ -580,6 +580,18 @@ def account_qr(  # no return annotation: Powertools then passes the image bytes 
     return Response(status_code=200, content_type=content_type, body=image)
 
 
+@app.get(
+    "/api/accounts/<account>/viber-link",
+    responses=answers(200, "The Viber deep link of the account's Viber QR code", 400, 401, 403, 404, 503),
+    security=SESSION,
+)
+def account_viber_link(account: AccountNumber, session: SessionCookie = None) -> Response[shapes.ViberLink]:
+    """The link that opens the Viber bot with this address (what the Viber QR code encodes): a linked
+    person's only, like the QR codes; an invoice-QR session is refused (403 `scope`)."""
+    link = qrcodes.account_link(_session(session).caller, account, qrcodes.QrKind.VIBER)
+    return _json(shapes.ViberLink(link=link))
+
+
 def _check_csrf_routes() -> None:
     """Every state-changing route outside CSRF_EXEMPT reads the session cookie, so `_csrf` can check it."""
     for route in [*app._static_routes, *app._dynamic_routes]:

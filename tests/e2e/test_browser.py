@@ -279,14 +279,15 @@ def test_cabinet_links_chooses_and_removes_an_address_with_visible_confirmations
     card = address_card(phone, OTHER_ACCOUNT)
     expect(card).to_be_visible()
     expect(phone.locator("#add-done")).to_contain_text(OTHER_ACCOUNT)
-    # When it is chosen, its Viber QR loads and a link opens Viber on this very phone
+    # When it is chosen, its Viber QR loads and a link opens the bot with this address on this very phone:
+    # the same deep link as the QR code, with this person's token as its context
     card.get_by_role("button", name=re.compile("Обрати для роботи")).click()
     expect(card).to_contain_text("Обрано для роботи")
     qr = phone.get_by_role("img", name=re.compile(f"QR-код Viber.*{OTHER_ACCOUNT}"))
     qr.scroll_into_view_if_needed()
     phone.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
     expect(phone.get_by_role("link", name="Відкрити у Viber")).to_have_attribute(
-        "href", re.compile(r"^viber://pa\?chatURI=")
+        "href", re.compile(r"^viber://pa\?chatURI=[^&]+&context=[A-Za-z0-9_-]{20,}$")
     )
     expect(phone.locator("#main").get_by_role("link", name="Ввести показники")).to_have_attribute(
         "href", f"#/account/{OTHER_ACCOUNT}"

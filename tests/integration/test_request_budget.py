@@ -92,3 +92,21 @@ def test_request_budget_qr_session_readings_page_is_two_requests(
     counter.clear()
     assert web.call("GET", "/api/accounts/77777").status == 200
     assert counter == Counter({"GetItem": 1, "Query": 1})
+
+
+def test_request_budget_signin_and_signout_with_the_sessions_pointer(
+    web: Browser, calls: Counter[str]
+) -> None:
+    # Given a warm container; When the resident signs in with the right password
+    web.sign_in()
+    # Then: counters read, the guess reserved, the login read, the reservation given back, and the
+    # session written with its pointer in the person's partition in one transaction (docs/storage.md)
+    assert calls == Counter({"BatchGetItem": 1, "TransactWriteItems": 3, "GetItem": 1})
+    calls.clear()
+    # And the session check stays one request (with the organizations, this container being cold);
+    # signing out deletes the session and its pointer in one transaction
+    assert web.call("GET", "/api/me").status == 200
+    assert calls == Counter({"TransactGetItems": 1})
+    calls.clear()
+    assert web.call("POST", "/api/auth/signout").status == 204
+    assert calls == Counter({"GetItem": 1, "TransactWriteItems": 1})

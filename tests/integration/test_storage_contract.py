@@ -304,7 +304,7 @@ def test_contract_token_generation_rises_and_survives_a_reimport(stores: Stores)
 def test_contract_put_account_removes_a_paid_debt(stores: Stores) -> None:
     from ekc.domain.model import Debt
 
-    debt = Debt(Decimal("12.50"), "ТОВ", "UA00", "о/р 77777")
+    debt = Debt(Decimal("12.50"), "ТОВ", "UA00", "о/р 77777", date(2026, 11, 1))  # with its as-of day
     stores.accounts.put_account(replace(ACCOUNT, debt=debt))
     assert stores.accounts.get_account("77777").debt == debt  # type: ignore[union-attr]
     stores.accounts.put_account(ACCOUNT)
@@ -339,6 +339,32 @@ def test_contract_a_qr_session_keeps_its_tokens_generation_and_link(stores: Stor
     assert stores.people.get_session("h-2") == person
     stores.people.delete_session("h-1")
     assert stores.people.get_session("h-1") is None
+
+
+def test_contract_ending_a_persons_sessions_leaves_others_and_qr_sessions(stores: Stores) -> None:
+    from ekc.storage.ports import SessionRecord
+
+    # Given two sessions of p-1, one of p-2 and an invoice-QR session of 77777
+    def person(person_id: str) -> SessionRecord:
+        return SessionRecord(person_id, f"{person_id}@example.com", None, "csrf", T0 + timedelta(days=30))
+
+    qr = SessionRecord(None, None, "77777", "csrf", T0 + timedelta(hours=12), 0)
+    for session_hash, record in (("a-1", person("p-1")), ("a-2", person("p-1")), ("b-1", person("p-2"))):
+        stores.people.create_session(session_hash, record)
+    stores.people.create_session("q-1", qr)
+    # When p-1's sessions end but the one they are in
+    assert stores.people.end_sessions("p-1", keep="a-2") == 1
+    # Then only that one of theirs is left; p-2's and the QR session are untouched
+    assert stores.people.get_session("a-1") is None
+    assert stores.people.get_session("a-2") == person("p-1")
+    assert stores.people.get_session("b-1") == person("p-2")
+    assert stores.people.get_session("q-1") == qr
+    # And a session signed out is no longer listed; ending all of them ends the rest
+    stores.people.delete_session("a-2", "p-1")
+    assert stores.people.end_sessions("p-1") == 0
+    assert stores.people.end_sessions("p-2") == 1
+    assert stores.people.get_session("b-1") is None
+    assert stores.people.get_session("q-1") == qr
 
 
 # ---- window closes' progress (ekc.storage.closes) ------------------------------------------------

@@ -16,6 +16,7 @@ ACCOUNT_ROUTES = [
     ("PUT", "/api/accounts/77777/meters/77777.2/bot", {"enabled": True, "amount": "3"}),
     ("GET", "/api/accounts/77777/qr/viber", None),
     ("GET", "/api/accounts/77777/qr/web", None),
+    ("GET", "/api/accounts/77777/viber-link", None),
 ]
 
 
@@ -85,10 +86,19 @@ def test_signin_is_rate_limited_per_email(web: Browser) -> None:
     assert "Спробуйте знову після" in answer.json["error"]["message"]
 
 
-def test_signout_revokes_the_session(web: Browser) -> None:
+def test_signout_revokes_the_session(web: Browser, table: Any) -> None:
     web.sign_in()
     cookie = web.cookie
+    items = table.scan()["Items"]
+    [pointer] = [i for i in items if i["pk"].startswith("PERSON#") and i["sk"].startswith("SESS#")]
+    assert {"pk": f"SESSION#{pointer['sk'].removeprefix('SESS#')}", "sk": "SESSION"} in [
+        {"pk": i["pk"], "sk": i["sk"]} for i in items
+    ]
+    assert pointer["ttl"] and pointer["expires_at"]
     assert web.call("POST", "/api/auth/signout").status == 204
+    # The session and its pointer in the person's partition are both gone
+    left = table.scan()["Items"]
+    assert not [i for i in left if i["pk"].startswith("SESSION#") or i["sk"].startswith("SESS#")]
     # The old cookie, replayed, no longer works
     web.cookie = cookie
     answer = web.call("GET", "/api/me")
@@ -272,3 +282,43 @@ def test_signout_ends_a_qr_session(web: Browser, demo: dict[str, Any], table: An
     assert "Item" not in table.get_item(Key={"pk": sessions[0]["pk"], "sk": "SESSION"})
     web.cookie = cookie
     assert web.call("GET", "/api/accounts/77777").status == 401
+
+
+# ---- "Відкрити у Viber": the same deep link as the Viber QR code ------------------------------------------
+
+
+def test_viber_link_is_the_deep_link_the_viber_qr_encodes(web: Browser) -> None:
+    from tests.qr_decode import decode_png
+
+    # Given the demo resident signed in, with 77777 linked
+    web.sign_in()
+    # When the cabinet asks for 77777's Viber link, and for its Viber QR code at the same moment
+    answer = web.call("GET", "/api/accounts/77777/viber-link")
+    png = web.call("GET", "/api/accounts/77777/qr/viber", query="format=png")
+    # Then the link opens the bot with this address: the chat URI and a context token, as the QR says
+    assert answer.status == 200 and answer.headers["cache-control"] == "no-store"
+    link = answer.json["link"]
+    assert link.startswith("viber://pa?chatURI=") and "&context=" in link
+    assert decode_png(png.raw.encode("latin-1")) == [link]
+    # And the token is the person's own: a Viber user who opens it is linked to 77777
+    token = link.split("context=", 1)[1]
+    from ekc.config import link_settings
+    from ekc.tokens import Purpose, read_token
+    from tests.integration.conftest import NOW
+
+    claims = read_token(link_settings().token_signing_key.get_secret_value(), Purpose.VIBER_LINK, token, NOW)
+    assert claims.account == "77777" and claims.link is not None and claims.expires is not None
+
+
+def test_viber_link_is_refused_to_a_qr_session_and_to_strangers(web: Browser, demo: dict[str, Any]) -> None:
+    # Given a session opened by the invoice's web QR (a borrowed phone)
+    assert web.call("POST", "/api/auth/qr", {"token": _qr_token(demo)}).status == 200
+    # When it asks for the Viber link: refused like the QR codes (it would carry a lasting token)
+    answer = web.call("GET", "/api/accounts/77777/viber-link")
+    assert answer.status == 403 and answer.json["error"]["code"] == "scope"
+    # And a stranger without the address learns nothing, not even that it exists
+    stranger = _stranger(web)
+    refused = stranger.call("GET", "/api/accounts/77777/viber-link")
+    assert refused.status == 404 and refused.json["error"]["code"] == "not_found"
+    # And without a session: 401
+    assert Browser(web.handler).call("GET", "/api/accounts/77777/viber-link").status == 401

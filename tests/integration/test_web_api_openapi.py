@@ -108,6 +108,11 @@ def test_openapi_documents_every_route_with_its_statuses_and_security(web: Brows
     assert "content" not in operations[("DELETE", "/api/accounts/{account}")]["responses"]["204"]
     image = operations[("GET", "/api/accounts/{account}/qr/{kind}")]["responses"]["200"]["content"]
     assert set(image) == {"image/svg+xml", "image/png"}
+    viber = operations[("GET", "/api/accounts/{account}/viber-link")]
+    assert viber["security"] == [{"session": []}]
+    assert viber["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ViberLink"
+    }
     # Typed path parameters
     params = {p["name"]: p for p in operations[("GET", "/api/accounts/{account}")]["parameters"]}
     assert params["account"]["schema"]["pattern"] == "^[0-9]{1,12}$"

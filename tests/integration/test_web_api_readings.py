@@ -53,7 +53,10 @@ def test_readings_page_shows_windows_previous_readings_and_the_closed_meter(web:
     assert meters["77777.3"]["note"] == "кухня" and meters["77777.3"]["next_verification"] == "2027-11-08"
     # Money in Ukrainian form, the IBAN grouped for reading and whole for copying
     debt = page["account"]["debt"]
-    assert debt["label"].startswith("Заборгованість: ") and debt["label"].endswith("\u00a0грн")
+    assert debt["label"].startswith("Заборгованість: 1\u00a0234,56\u00a0грн станом на ")
+    # as of the day billing gave (the seed: the billing month's first), written as dd/mm/yyyy
+    year, month, day = debt["as_of"].split("-")
+    assert day == "01" and debt["label"].endswith(f" станом на {day}/{month}/{year}")
     assert debt["iban_grouped"].replace(" ", "") == debt["iban"] and debt["iban_grouped"][4] == " "
     assert all(meters[m]["window"]["open"] for m in ("77777.1", "77777.2", "77777.3"))
     closed = meters["77777.4"]["window"]

@@ -147,3 +147,65 @@ def test_config_offers_recovery_and_the_other_doors(
     assert config["doors"]["voice"] is None
     assert config["doors"]["viber"].startswith("viber://pa?chatURI=")
     assert config["recovery"] is True and config["password_min_length"] == 8
+
+
+# ---- a reset ends the person's other sessions ------------------------------------------------------------
+
+
+def _session_items(table: Any) -> tuple[list[dict], list[dict]]:
+    """(SESSION# items, SESS# pointers in people's partitions) as stored."""
+    items = table.scan()["Items"]
+    sessions = [i for i in items if i["pk"].startswith("SESSION#")]
+    pointers = [i for i in items if i["pk"].startswith("PERSON#") and i["sk"].startswith("SESS#")]
+    return sessions, pointers
+
+
+def test_reset_ends_every_session_signed_in_with_the_old_password(
+    web: Browser, outbox: Callable[[], list[Any]], table: Any, demo: dict[str, Any]
+) -> None:
+    # Given someone who knew the demo resident's password and signed in with it, on two devices
+    intruder, laptop = Browser(web.handler), Browser(web.handler)
+    intruder.sign_in()
+    laptop.sign_in()
+    # and a stranger signed in, and a phone on 77777 through the invoice's web QR
+    stranger = Browser(web.handler)
+    stranger_up = {"email": "stranger@example.com", "password": "stranger-pass"}
+    assert stranger.call("POST", "/api/auth/signup", stranger_up).status == 201
+    phone = Browser(web.handler)
+    qr_token = demo["links"]["web_qr_77777"].rsplit("/", 1)[1]
+    assert phone.call("POST", "/api/auth/qr", {"token": qr_token}).status == 200
+    sessions, pointers = _session_items(table)
+    assert len(sessions) == 4 and len(pointers) == 3  # a QR session has no person, so no pointer
+    # When the resident resets the password by e-mail
+    assert web.call("POST", "/api/auth/recovery", {"email": "demo@example.com"}).status == 202
+    token = _token(outbox()[-1])
+    assert web.call("POST", "/api/auth/reset", {"token": token, "password": "new-secret-42"}).status == 200
+    # Then the sessions opened with the old password answer 401, for the API as for /api/me
+    for old in (intruder, laptop):
+        answer = old.call("GET", "/api/accounts/77777")
+        assert answer.status == 401 and answer.json["error"]["code"] == "not_signed_in"
+        assert old.call("GET", "/api/me").status == 401
+    # And the stranger's session and the QR session are untouched
+    assert stranger.call("GET", "/api/me").status == 200
+    assert phone.call("GET", "/api/accounts/77777").status == 200
+    # And only their items are left: the session with its pointer, the QR session alone
+    sessions, pointers = _session_items(table)
+    assert len(sessions) == 2 and len(pointers) == 1
+    # And the new password signs in, to a session that works
+    web.sign_in(password="new-secret-42")
+    assert web.call("GET", "/api/accounts/77777").status == 200
+
+
+def test_reset_with_a_used_link_ends_no_session(
+    web: Browser, outbox: Callable[[], list[Any]], table: Any
+) -> None:
+    # Given a reset done, and a session opened with the new password afterwards
+    assert web.call("POST", "/api/auth/recovery", {"email": "demo@example.com"}).status == 202
+    token = _token(outbox()[-1])
+    assert web.call("POST", "/api/auth/reset", {"token": token, "password": "new-secret-42"}).status == 200
+    web.sign_in(password="new-secret-42")
+    # When the same link is replayed
+    again = web.call("POST", "/api/auth/reset", {"token": token, "password": "another-one-43"})
+    # Then it is refused and the new session lives on
+    assert again.status == 401
+    assert web.call("GET", "/api/me").status == 200

@@ -319,3 +319,28 @@ def test_resealed_only_for_a_later_known_date() -> None:
     assert not resealed(date(2021, 1, 1), date(2020, 1, 1))  # a correction
     assert not resealed(date(2021, 1, 1), None)
     assert not resealed(date(2021, 1, 1), date(2021, 1, 1))
+
+
+def test_read_file_accounts_take_an_optional_debt_date() -> None:
+    # Given an accounts file with the optional debt_date column, in either date spelling
+    header = f"{ACC_HEADER},debt_date"
+    data = _csv(
+        header,
+        f"77777,512,Х,адреса,Кременчук,05366,10.00,ЄКС,{IBAN},оплата,2026-11-01",  # 2: ISO
+        f"77778,512,Х,адреса,Кременчук,05366,10.00,ЄКС,{IBAN},оплата,01.11.2026",  # 3: as documents write
+        f"77779,512,Х,адреса,Кременчук,05366,10.00,ЄКС,{IBAN},оплата,",  # 4: empty: the import's day
+        f"77780,512,Х,адреса,Кременчук,05366,10.00,ЄКС,{IBAN},оплата,1 листопада",  # 5: not a date
+        "77781,512,Х,адреса,Кременчук,05366,,,,,2026-11-01",  # 6: a date without a debt
+    )
+    # When it is read
+    parsed = read_file(data)
+    # Then it is an accounts file, the dates are read, and the bad rows are refused with their reason
+    assert parsed.kind is FileKind.ACCOUNTS
+    days = {r.account.number: r.account.debt.as_of for r in parsed.rows if r.account.debt}  # type: ignore[union-attr]
+    assert days == {"77777": date(2026, 11, 1), "77778": date(2026, 11, 1), "77779": None}
+    assert _codes(data) == [(5, "bad_date"), (6, "details_without_debt")]
+    # And a header without the column is still an accounts file; an unknown column is still refused
+    assert read_file(_csv(ACC_HEADER)).kind is FileKind.ACCOUNTS
+    with pytest.raises(FileRefused) as refused:
+        read_file(_csv(f"{ACC_HEADER},debt_day"))
+    assert refused.value.params["unexpected"] == "debt_day"

@@ -290,3 +290,35 @@ def test_import_file_reports_progress_to_the_end() -> None:
     finals = {stage: (done, total) for stage, done, total in seen}
     assert finals["meters added"] == (9, 9)
     assert all(done == total for done, total in finals.values())
+
+
+def _accounts_with_debt(amount: str, debt_date: str | None = None) -> bytes:
+    header = "account,src,holder,address,city,city_code,debt,recipient,iban,purpose"
+    iban = "UA213223130000026007233566001"
+    row = f"77777,512,Горшеньов М. Ю.,адреса,Кременчук,05366,{amount},ЄКС,{iban},оплата"
+    if debt_date is None:
+        return f"{header}\n{row}\n".encode()
+    return f"{header},debt_date\n{row},{debt_date}\n".encode()
+
+
+def test_import_dates_a_debt_by_the_file_or_by_the_day_it_was_imported() -> None:
+    # Given an accounts file without debt_date, imported at 23:04 Kyiv time on 24/11/2026
+    stores = FakeStores()
+    import_file(_accounts_with_debt("100.00"), stores=stores, now=NOW)
+    # Then the debt is as of that day in Kyiv (already the 24th there; 21:04 UTC)
+    assert stores.accounts.get_account("77777").debt.as_of == date(2026, 11, 24)  # type: ignore[union-attr]
+    # When the same file is imported again the next days: nothing changed, the day stays
+    later = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    again = import_file(_accounts_with_debt("100.00"), stores=stores, now=later)
+    assert str(again.counts).startswith("0 added, 0 changed, 1 unchanged")
+    assert stores.accounts.get_account("77777").debt.as_of == date(2026, 11, 24)  # type: ignore[union-attr]
+    # When billing sends a new amount without a date: as of the day it came
+    changed = import_file(_accounts_with_debt("150.00"), stores=stores, now=later)
+    assert changed.counts.changed == 1
+    assert stores.accounts.get_account("77777").debt.as_of == date(2026, 11, 27)  # type: ignore[union-attr]
+    # When billing names the day: that day, and only a different day is a change
+    dated = import_file(_accounts_with_debt("150.00", "2026-11-01"), stores=stores, now=later)
+    assert dated.counts.changed == 1
+    assert stores.accounts.get_account("77777").debt.as_of == date(2026, 11, 1)  # type: ignore[union-attr]
+    replayed = import_file(_accounts_with_debt("150.00", "2026-11-01"), stores=stores, now=later)
+    assert replayed.counts.changed == 0 and replayed.counts.unchanged == 1

@@ -239,6 +239,8 @@ def test_viber_chat_debt_history_and_removal(stores: FakeStores) -> None:
     history = text(chat.say("Попередні показники о/р 77777"))
     # Then the payment details are there to copy, and each meter's last reading with source and time
     assert "1234.56 грн" in debt and "IBAN: UA213223130000026007233566001" in debt
+    # and the day billing's amount is as of, written as the cabinet writes dates
+    assert re.search(r"Заборгованість за о/р 77777 станом на 01/\d\d/\d{4}: 1234\.56 грн\.", debt)
     assert "Газ, газовий лічильник, № 002352" in history and "внесено" in history
     # When they remove 88888, declining first
     assert "Так, видалити о/р 88888" in actions(chat.say("Видалити о/р 88888"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -59,6 +59,11 @@ def test_debt_label_and_grouped_iban() -> None:
     assert web.debt_label(Decimal("1234.56")) == "Заборгованість: 1\u00a0234,56\u00a0грн"
     assert web.debt_label(Decimal("-3")) == "Переплата: 3,00\u00a0грн"
     assert web.debt_label(Decimal(0)) == "Заборгованості немає"
+    # With billing's day: "станом на" and the day as the cabinet writes dates
+    day = date(2026, 11, 1)
+    dated = web.debt_label(Decimal("1234.56"), day)
+    assert dated == "Заборгованість: 1\u00a0234,56\u00a0грн станом на 01/11/2026"
+    assert web.debt_label(Decimal(0), day) == "Заборгованості немає станом на 01/11/2026"
     assert web.iban_grouped("UA213223130000026007233566001") == "UA21 3223 1300 0002 6007 2335 6600 1"
 
 

@@ -132,6 +132,10 @@ function showDone(view, text) {
 function chosenPanel(view, a) {
   if (!a) return h('div');
   const viber = view.config?.doors?.viber;
+  const open = viber && h('a', {
+    class: 'btn btn--secondary', id: 'open-viber', 'aria-describedby': 'open-viber-hint', hidden: true,
+  }, T.cabinet.openViber);
+  if (open) showViberLink(a, open, viber);
   return h('section', { class: 'section card chosen', 'aria-labelledby': 'chosen-heading' },
     h('h2', { id: 'chosen-heading' }, T.cabinet.current),
     h('p', { class: 'chosen__line' }, T.cabinet.currentLine(a)),
@@ -143,10 +147,22 @@ function chosenPanel(view, a) {
         alt: T.cabinet.viberAlt(a.number), width: '180', height: '180',
       }),
       h('figcaption', {}, T.cabinet.viberText)),
-    viber && h('p', { class: 'open-viber' },
-      h('a', { href: viber, class: 'btn btn--secondary', id: 'open-viber', 'aria-describedby': 'open-viber-hint' },
-        T.cabinet.openViber),
+    open && h('p', { class: 'open-viber' }, open,
       h('span', { class: 'field__hint', id: 'open-viber-hint' }, T.cabinet.openViberHint)));
+}
+
+/** "Відкрити у Viber" opens the bot with this address: the deep link the QR code beside it encodes
+ * (a token of this person's, minted by the API). Shown once it is known; if it cannot be had, the bot's
+ * bare link still opens Viber, where the address can be added by hand. */
+async function showViberLink(a, open, fallback) {
+  let href = fallback;
+  try {
+    href = (await api('GET', `/api/accounts/${encodeURIComponent(a.number)}/viber-link`)).link;
+  } catch (err) {
+    if (err.redirected) return;
+  }
+  open.setAttribute('href', href);
+  open.hidden = false;
 }
 
 /** The "add an address" form: account number and SRC code written together, sent as typed; the holder's

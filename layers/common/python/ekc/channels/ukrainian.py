@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from ekc.domain.identity import Channel
 from ekc.domain.kinds import MeterKind, Unit
@@ -46,6 +46,16 @@ CHANNEL_SOURCES: dict[Channel, str] = {
 def seed_time(moment: datetime) -> str:
     """Kyiv time as the seed prints window bounds: 31/07/2019 00:00:00."""
     return moment.astimezone(KYIV).strftime("%d/%m/%Y %H:%M:%S")
+
+
+def day_text(day: date) -> str:
+    """A calendar day as the cabinet writes dates: 24/11/2026."""
+    return day.strftime("%d/%m/%Y")
+
+
+def as_of_text(day: date | None) -> str:
+    """' станом на 24/11/2026' after an amount, or nothing when the day is not known."""
+    return f" станом на {day_text(day)}" if day is not None else ""
 
 
 def clock_time(moment: datetime) -> str:

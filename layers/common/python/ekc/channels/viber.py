@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ekc.channels.ukrainian import CHANNEL_SOURCES, KIND_NAMES, UNIT_SYMBOLS, clock_time, plural, seed_time
+from ekc.channels.ukrainian import (
+    CHANNEL_SOURCES,
+    KIND_NAMES,
+    UNIT_SYMBOLS,
+    as_of_text,
+    clock_time,
+    plural,
+    seed_time,
+)
 from ekc.domain.kinds import MeterKind, Unit
 from ekc.domain.model import Account, Meter
 from ekc.domain.notices import Notice, NoticeCode
@@ -149,7 +157,7 @@ TEXTS: dict[str, str] = {
     "history_previous": "• {meter}: цього місяця ще не внесено; попередній {value} {unit} за {month}",
     "history_none": "• {meter}: показників ще немає",
     "debt": (
-        "Заборгованість за о/р {number}: {amount} грн.\nРеквізити для оплати (можна скопіювати):\n"
+        "Заборгованість за о/р {number}{as_of}: {amount} грн.\nРеквізити для оплати (можна скопіювати):\n"
         "Отримувач: {recipient}\nIBAN: {iban}\nПризначення платежу: {purpose}"
     ),
     "no_debt": "За о/р {number} заборгованості немає.",
@@ -583,6 +591,7 @@ def debt_text(account: Account) -> str:
     return TEXTS["debt"].format(
         number=account.number,
         amount=f"{d.amount:.2f}",
+        as_of=as_of_text(d.as_of),
         recipient=d.recipient,
         iban=d.iban,
         purpose=d.purpose,

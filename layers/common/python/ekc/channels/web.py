@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from ekc.channels import web_shapes as shapes
-from ekc.channels.ukrainian import KIND_NAMES, UNIT_SYMBOLS, clock_time, plural, seed_time
+from ekc.channels.ukrainian import KIND_NAMES, UNIT_SYMBOLS, as_of_text, clock_time, plural, seed_time
 from ekc.domain.identity import Channel
 from ekc.domain.kinds import Unit
 from ekc.domain.model import Account, Submission
@@ -431,13 +431,14 @@ def account_summary(a: Account | LinkedAccount) -> shapes.AccountSummary:
     )
 
 
-def debt_label(amount: Decimal) -> str:
-    """'Заборгованість: 1 234,56 грн', 'Переплата: 10,00 грн' or 'Заборгованості немає'."""
+def debt_label(amount: Decimal, as_of: date | None = None) -> str:
+    """'Заборгованість: 1 234,56 грн станом на 01/11/2026', 'Переплата: 10,00 грн станом на ...' or
+    'Заборгованості немає станом на ...' (without the day when billing never said it)."""
     if amount > 0:
-        return f"Заборгованість: {money(amount)}"
+        return f"Заборгованість: {money(amount)}{as_of_text(as_of)}"
     if amount < 0:
-        return f"Переплата: {money(amount)}"
-    return "Заборгованості немає"
+        return f"Переплата: {money(amount)}{as_of_text(as_of)}"
+    return f"Заборгованості немає{as_of_text(as_of)}"
 
 
 def readings_page(page: ReadingsPage) -> shapes.ReadingsPage:
@@ -450,7 +451,8 @@ def readings_page(page: ReadingsPage) -> shapes.ReadingsPage:
         d = a.debt
         debt = shapes.Debt(
             amount=f"{d.amount:.2f}",
-            label=debt_label(d.amount),
+            label=debt_label(d.amount, d.as_of),
+            as_of=d.as_of.isoformat() if d.as_of else None,
             recipient=d.recipient,
             iban="".join(d.iban.split()),
             iban_grouped=iban_grouped(d.iban),

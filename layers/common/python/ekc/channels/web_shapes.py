@@ -130,11 +130,24 @@ class Debt(Shape):
     """What the account owes (negative: overpaid) and where to pay."""
 
     amount: str = Field(description='Two decimals: "1234.56"')
-    label: str = Field(description='"Заборгованість: 1 234,56 грн", "Переплата: ...", "Заборгованості немає"')
+    label: str = Field(
+        description='"Заборгованість: 1 234,56 грн станом на 01/11/2026", "Переплата: ...", '
+        '"Заборгованості немає ..." (no "станом на" when the day is not known)'
+    )
+    as_of: str | None = Field(default=None, description='The day the amount is as of: "2026-11-01"')
     recipient: str
     iban: str = Field(description="Without spaces, for copying")
     iban_grouped: str = Field(description="In groups of four, for reading")
     purpose: str
+
+
+class ViberLink(Shape):
+    """The link that opens the Viber bot with this address, as the cabinet's Viber QR code encodes it."""
+
+    link: str = Field(
+        description="viber://pa?chatURI=<uri>&context=<token>: the token is this person's, tied to their "
+        "link to the account and short-lived (the cabinet's QR token lifetime)"
+    )
 
 
 class AccountData(AccountSummary):

@@ -70,6 +70,8 @@ COLUMNS: dict[FileKind, tuple[str, ...]] = {
         "previous_month",
     ),
 }
+# Columns a file may leave out (older exports of billing): an absent one reads as empty.
+OPTIONAL_COLUMNS: dict[FileKind, tuple[str, ...]] = {FileKind.ACCOUNTS: ("debt_date",)}
 KEY_COLUMN = {FileKind.ORGANIZATIONS: "organization", FileKind.ACCOUNTS: "account", FileKind.METERS: "meter"}
 
 # Why a row is refused: code -> the sentence of the report (English: the billing centre's IT reads it).
@@ -289,12 +291,15 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
 def _kind_of(header: list[str]) -> FileKind:
     names = [name.strip().lower() for name in header]
     for kind, columns in COLUMNS.items():
-        if sorted(names) == sorted(columns):
+        optional = OPTIONAL_COLUMNS.get(kind, ())
+        extra = [n for n in names if n not in columns]
+        if len(set(names)) == len(names) and set(columns) <= set(names) and set(extra) <= set(optional):
             return kind
     # Say what is closest, so a misspelt column is easy to find.
     closest = max(COLUMNS, key=lambda k: len(set(COLUMNS[k]) & set(names)))
+    allowed = (*COLUMNS[closest], *OPTIONAL_COLUMNS.get(closest, ()))
     missing = [c for c in COLUMNS[closest] if c not in names]
-    unexpected = [n for n in names if n not in COLUMNS[closest]]
+    unexpected = [n for n in names if n not in allowed]
     if len(set(names)) != len(names):
         unexpected += sorted({n for n in names if names.count(n) > 1})
     raise FileRefused(
@@ -422,19 +427,22 @@ def _account(line: int, raw: dict[str, str]) -> AccountRow:
     city_code = _required(raw, "city_code")
     if not _DIGITS.match(city_code):
         raise RowError("bad_city_code", value=city_code)
-    details = ("recipient", "iban", "purpose")
+    details = ("recipient", "iban", "purpose", "debt_date")
+    raw = {"debt_date": "", **raw}  # an optional column the file may not have
     debt = None
     if raw["debt"]:
         if not _MONEY.match(raw["debt"]):
             raise RowError("bad_number", column="debt", value=raw["debt"])
-        for column in details:
+        for column in details[:3]:
             if not raw[column]:
                 raise RowError("debt_without_details", column=column)
+        # Empty: the import fills in its own day (`billing_import`), or keeps the stored one.
+        as_of = _date(raw, "debt_date")
         iban = raw["iban"].replace(" ", "").upper()
         if not iban_valid(iban):
             raise RowError("bad_iban", value=raw["iban"])
         amount = Decimal(raw["debt"].replace(",", ".")).quantize(Decimal("0.01"))
-        debt = Debt(amount, raw["recipient"], iban, raw["purpose"])
+        debt = Debt(amount, raw["recipient"], iban, raw["purpose"], as_of)
     else:
         for column in details:
             if raw[column]:
@@ -572,6 +580,18 @@ def changed_fields(stored: Meter, wanted: Meter) -> tuple[str, ...]:
 def account_changed(stored: Account | None, new: Account) -> bool:
     """Whether an account row differs from what is stored (the account item is all billing's)."""
     return stored != new
+
+
+def with_debt_date(stored: Account | None, new: Account, today: date) -> Account:
+    """The row's account with its debt dated: the file's `debt_date`; else the stored day when the debt
+    is the same as stored (the same file imported again changes nothing); else today (Kyiv)."""
+    debt = new.debt
+    if debt is None or debt.as_of is not None:
+        return new
+    before = stored.debt if stored is not None else None
+    if before is not None and before.as_of is not None and replace(before, as_of=None) == debt:
+        return replace(new, debt=before)
+    return replace(new, debt=replace(debt, as_of=today))
 
 
 def listing_changed(stored: Account, new: Account) -> bool:

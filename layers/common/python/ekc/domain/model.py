@@ -31,6 +31,7 @@ class Debt:
     recipient: str
     iban: str
     purpose: str
+    as_of: date | None = None  # the day billing's amount is as of (None: stored before it was known)
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,7 +130,7 @@ def _open_session(
 def sign_up(
     email: str, password: str, *, stores: Stores | None = None, now: datetime | None = None
 ) -> SignedIn:
-    """A new person with an e-mail login, signed in: 1 TransactWriteItems + 1 PutItem."""
+    """A new person with an e-mail login, signed in: 2 TransactWriteItems (the login, the session)."""
     stores = stores or get_stores()
     now = now or clock.now()
     email = _normalize_email(email)
@@ -146,8 +146,9 @@ def sign_in(
 ) -> SignedIn:
     """E-mail and password; each password check is reserved against the e-mail's budget first.
 
-    Requests: 1 BatchGetItem + 1 TransactWriteItems (reserve) + 1 GetItem + 1 PutItem
-    [+ 1 TransactWriteItems giving the reservation back when the password was right].
+    Requests: 1 BatchGetItem + 1 TransactWriteItems (reserve) + 1 GetItem [+ 1 TransactWriteItems giving
+    the reservation back + 1 TransactWriteItems opening the session (and its pointer) when the password
+    was right].
     """
     stores = stores or get_stores()
     now = now or clock.now()
@@ -225,8 +226,10 @@ def confirm(session: WebSession, *, stores: Stores | None = None) -> WebSession:
 
 
 def sign_out(session: WebSession, *, stores: Stores | None = None) -> None:
-    """Revoke the session: 1 DeleteItem."""
-    (stores or get_stores()).people.delete_session(session.session_id)
+    """Revoke the session: 1 TransactWriteItems (a person's, with its pointer) or 1 DeleteItem (QR)."""
+    caller = session.caller
+    person_id = caller.person_id if isinstance(caller, PersonCaller) else None
+    (stores or get_stores()).people.delete_session(session.session_id, person_id)
 
 
 def check_csrf(session: WebSession, header: str | None) -> None:

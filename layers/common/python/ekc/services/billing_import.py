@@ -30,6 +30,7 @@ from ekc.domain.billing_files import (
     meter_from_billing,
     read_file,
     report_csv,
+    with_debt_date,
 )
 from ekc.domain.model import Account, Meter, Organization
 from ekc.domain.notices import Notice, NoticeCode
@@ -225,8 +226,10 @@ class _Run:
         rows = [row.account for row in parsed.rows if isinstance(row, AccountRow)]
         stored = self._stored_accounts([a.number for a in rows])
         writes = []
-        for account in rows:
-            before = stored.get(account.number)
+        today = self.now.astimezone(KYIV).date()
+        for row_account in rows:
+            before = stored.get(row_account.number)
+            account = with_debt_date(before, row_account, today)
             if not account_changed(before, account):
                 counts.unchanged += 1
                 continue

@@ -95,16 +95,15 @@ def render(data: str, image_format: str) -> tuple[bytes, str]:
     raise NotFound()
 
 
-def account_qr(
+def account_link(
     caller: Caller,
     number: str,
     kind: QrKind,
-    image_format: str,
     *,
     stores: Stores | None = None,
     now: datetime | None = None,
-) -> tuple[bytes, str]:
-    """An account's QR code for a person linked to it: 1 Query.
+) -> str:
+    """The link an account's QR code encodes, for a person linked to it: 1 Query.
 
     The token is the person's own: it names their link and lasts `cabinet_qr_token_days`. An
     invoice-QR session (or a phone caller) gets none: a borrowed phone must not become lasting access.
@@ -115,12 +114,23 @@ def account_qr(
     bundle = access.load_for(caller, number, stores or get_stores())
     if isinstance(caller, SystemCaller):
         links = invoice_links(number, bundle.token_generation, now)
-        return render(links.viber if kind is QrKind.VIBER else links.web, image_format)
+        return links.viber if kind is QrKind.VIBER else links.web
     link = link_id(caller.person_id, bundle.linked_since[caller.person_id])
     expires = now + timedelta(days=link_settings().cabinet_qr_token_days)
     generation = bundle.token_generation
     if kind is QrKind.VIBER:
-        data = _viber_url(_token(Purpose.VIBER_LINK, number, generation, expires, link))
-    else:
-        data = _web_url(_token(Purpose.WEB_SIGN_IN, number, generation, expires, link))
-    return render(data, image_format)
+        return _viber_url(_token(Purpose.VIBER_LINK, number, generation, expires, link))
+    return _web_url(_token(Purpose.WEB_SIGN_IN, number, generation, expires, link))
+
+
+def account_qr(
+    caller: Caller,
+    number: str,
+    kind: QrKind,
+    image_format: str,
+    *,
+    stores: Stores | None = None,
+    now: datetime | None = None,
+) -> tuple[bytes, str]:
+    """An account's QR code (`account_link`, drawn) for a person linked to it: 1 Query."""
+    return render(account_link(caller, number, kind, stores=stores, now=now), image_format)

@@ -90,8 +90,10 @@ def reset_password(
 ) -> str:
     """Set a new password with a recovery link's token (once, before it expires); the login's e-mail.
 
-    Requests: 1 GetItem + 1 TransactWriteItems. BadToken("recovery_link") for a token unknown, used
-    or expired; InvalidRequest("weak_password") for a password too short (the link stays usable).
+    Every session of the person ends with it: whoever knew the old password (and signed in with it)
+    is out. Requests: 1 GetItem + 1 TransactWriteItems + 1 Query [+ 1 BatchWriteItem per 12 sessions].
+    BadToken("recovery_link") for a token unknown, used or expired; InvalidRequest("weak_password")
+    for a password too short (the link stays usable).
     """
     if not mail_settings().enabled:
         raise NotFound("recovery_off")
@@ -103,4 +105,7 @@ def reset_password(
         raise BadToken("recovery_link")
     # Hashed only for a live link: a stream of made-up tokens costs a GetItem each, not an argon2 hash.
     stores.recovery.use_reset(token_hash, record, auth.hash_password(password), now)
+    # After the password changed: a session opened with the old one after this Query would need the
+    # old password to have been checked before the change, a race of milliseconds (docs/decisions.md).
+    stores.people.end_sessions(record.person_id)
     return record.email

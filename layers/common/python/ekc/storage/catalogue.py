@@ -41,7 +41,8 @@ class DynamoCatalogue:
                 logger.error(
                     "broken window rule left out", extra={"org": getattr(entry, "id", "?"), "why": str(exc)}
                 )
-                count("BrokenWindowRule", "rule", "window")  # one series the alarm watches; the log names the org
+                # One series the alarm watches; the log names the org.
+                count("BrokenWindowRule", "rule", "window")
         self._orgs = orgs
         self._until = time.monotonic() + self._ttl
         return orgs

@@ -53,7 +53,8 @@ def account_from(item: AccountItem) -> Account:
     debt = None
     if item.debt is not None:
         d = item.debt
-        debt = Debt(Decimal(d.amount), d.recipient, d.iban, d.purpose)
+        as_of = date.fromisoformat(d.as_of) if d.as_of else None
+        debt = Debt(Decimal(d.amount), d.recipient, d.iban, d.purpose, as_of)
     return Account(item.number, item.src, item.holder, item.address, item.city, item.city_code, debt)
 
 
@@ -62,7 +63,13 @@ def account_to(account: Account) -> AccountItem:
     debt = None
     if account.debt is not None:
         d = account.debt
-        debt = DebtMap(amount=str(d.amount), recipient=d.recipient, iban=d.iban, purpose=d.purpose)
+        debt = DebtMap(
+            amount=str(d.amount),
+            recipient=d.recipient,
+            iban=d.iban,
+            purpose=d.purpose,
+            as_of=d.as_of.isoformat() if d.as_of else None,
+        )
     return AccountItem(
         keys.account_pk(account.number),
         keys.ACCOUNT_SK,

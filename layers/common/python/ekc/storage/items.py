@@ -67,6 +67,7 @@ class DebtMap(MapAttribute):
     recipient = UnicodeAttribute()
     iban = UnicodeAttribute()
     purpose = UnicodeAttribute()
+    as_of = UnicodeAttribute(null=True)  # YYYY-MM-DD
 
 
 class AccountItem(Item, discriminator="Account"):
@@ -205,6 +206,13 @@ class SessionItem(Item, discriminator="Session"):
     token_link = UnicodeAttribute(null=True)
 
 
+class SessionPointerItem(Item, discriminator="SessionPointer"):
+    """pk=PERSON#<id> sk=SESS#<sha256 of the cookie>: a person's session, written and deleted with it
+    (same TTL), so ending every session of a person is a Query, not a Scan; the check never reads it."""
+
+    expires_at = UnicodeAttribute()
+
+
 class ReadingItem(Item, discriminator="Reading"):
     """pk=MTR#<meter id> sk=R#<server time>#<id>: every accepted submission, for history and disputes."""
 
@@ -325,6 +333,7 @@ MODELS: tuple[type[Item], ...] = (
     PersonItem,
     LoginItem,
     SessionItem,
+    SessionPointerItem,
     ReadingItem,
     MonthItem,
     SaveItem,

@@ -15,6 +15,7 @@ READING_PREFIX = "R#"
 MONTH_PREFIX = "M#"
 SAVE_SK = "SAVE"
 NOTICE_PREFIX = "NOTICE#"
+SESSION_POINTER_PREFIX = "SESS#"
 RESET_SK = "RESET"
 VIBER_IDENTITY_SK = "IDENTITY"
 
@@ -82,6 +83,11 @@ def email_pk(email: str) -> str:
 def session_pk(session_hash: str) -> str:
     """A web session, by the SHA-256 of its cookie."""
     return f"SESSION#{session_hash}"
+
+
+def session_pointer_sk(session_hash: str) -> str:
+    """A person's session, listed in the person's partition (so a password reset can end them all)."""
+    return f"{SESSION_POINTER_PREFIX}{session_hash}"
 
 
 def attempts_pk(key: str) -> str:

@@ -23,6 +23,7 @@ from ekc.storage.items import (
     PersonItem,
     PersonLinkItem,
     SessionItem,
+    SessionPointerItem,
 )
 from ekc.storage.ports import LinkedAccount, LoginRecord, SessionRecord
 
@@ -104,7 +105,9 @@ class DynamoPeople:
     # ---- sessions ------------------------------------------------------------------------------
 
     def create_session(self, session_hash: str, record: SessionRecord) -> None:
-        """1 PutItem; TTL removes it some time after it expires (the check does not wait for that)."""
+        """A person's session and its pointer in the person's partition: 1 TransactWriteItems; an
+        invoice-QR session (no person): 1 PutItem. TTL removes both some time after they expire (the
+        check does not wait for that)."""
         item = SessionItem(
             keys.session_pk(session_hash),
             keys.SESSION_SK,
@@ -117,8 +120,19 @@ class DynamoPeople:
             token_link=record.link,
             ttl=record.expires_at,
         )
-        with errors():
-            item.save()
+        if record.person_id is None:
+            with errors():
+                item.save()
+            return
+        pointer = SessionPointerItem(
+            keys.person_pk(record.person_id),
+            keys.session_pointer_sk(session_hash),
+            expires_at=iso(record.expires_at),
+            ttl=record.expires_at,
+        )
+        with errors(), TransactWrite(connection=self._connection) as tx:
+            tx.save(item)
+            tx.save(pointer)
 
     def get_session(self, session_hash: str) -> SessionRecord | None:
         """1 GetItem."""
@@ -142,10 +156,39 @@ class DynamoPeople:
         session = resolved(session_future)
         return (None if session is None else _session_from(session)), orgs
 
-    def delete_session(self, session_hash: str) -> None:
-        """Revoke: 1 DeleteItem."""
+    def delete_session(self, session_hash: str, person_id: str | None = None) -> None:
+        """Revoke: 1 DeleteItem, or 1 TransactWriteItems with the person's pointer to it."""
+        session = SessionItem(keys.session_pk(session_hash), keys.SESSION_SK)
+        if person_id is None:
+            with errors():
+                session.delete()
+            return
+        pointer = SessionPointerItem(keys.person_pk(person_id), keys.session_pointer_sk(session_hash))
+        with errors(), TransactWrite(connection=self._connection) as tx:
+            tx.delete(session)
+            tx.delete(pointer)
+
+    def end_sessions(self, person_id: str, keep: str | None = None) -> int:
+        """End every session of a person but `keep`: 1 Query (strongly consistent, keys only) + 1
+        BatchWriteItem per 12 sessions (each session with its pointer). How many were ended."""
         with errors():
-            SessionItem(keys.session_pk(session_hash), keys.SESSION_SK).delete()
+            pointers = SessionPointerItem.query(
+                keys.person_pk(person_id),
+                SessionPointerItem.sk.startswith(keys.SESSION_POINTER_PREFIX),
+                consistent_read=True,
+                attributes_to_get=["pk", "sk"],
+            )
+            hashes = [p.sk.removeprefix(keys.SESSION_POINTER_PREFIX) for p in pointers]
+        ended = [h for h in hashes if h != keep]
+        if not ended:
+            return 0
+        with errors(), SessionItem.batch_write() as batch:
+            for session_hash in ended:
+                batch.delete(SessionItem(keys.session_pk(session_hash), keys.SESSION_SK))
+                batch.delete(
+                    SessionPointerItem(keys.person_pk(person_id), keys.session_pointer_sk(session_hash))
+                )
+        return len(ended)
 
     # ---- notices -------------------------------------------------------------------------------
 

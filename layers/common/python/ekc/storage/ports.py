@@ -294,7 +294,7 @@ class People(Protocol):
         ...
 
     def create_session(self, session_hash: str, record: SessionRecord) -> None:
-        """Store a new web session."""
+        """Store a new web session (a person's is also listed under the person, for `end_sessions`)."""
         ...
 
     def get_session(self, session_hash: str) -> SessionRecord | None:
@@ -307,8 +307,12 @@ class People(Protocol):
         """A session and the catalogue, in one request when the catalogue is not cached."""
         ...
 
-    def delete_session(self, session_hash: str) -> None:
-        """Revoke a session."""
+    def delete_session(self, session_hash: str, person_id: str | None = None) -> None:
+        """Revoke a session (a person's: with its pointer in the person's partition)."""
+        ...
+
+    def end_sessions(self, person_id: str, keep: str | None = None) -> int:
+        """End every session of a person except `keep` (a session hash); how many were ended."""
         ...
 
     def add_notice(self, person_ids: list[str], notice: Notice) -> None:
