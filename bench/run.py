@@ -5,19 +5,22 @@ same makefile method, bytecode included), laid out as Lambda lays it out and rea
 
 - DynamoDB requests of a readings page and of a save of four meters (botocore events, moto);
 - botocore clients a fresh container makes over a resident's first six requests (goal: one);
-- the cold start end to end, a fresh process to its first readings page against DynamoDB Local, over
-  a floor handler with the same libraries and requests through one client (bench/floors/), in pairs;
-- web_api's import over the floor's import, both with web_api's collector policy;
+- the cold start end to end, a fresh process to its first answer against DynamoDB Local, over a floor
+  handler with the same libraries and requests through one client (bench/floors/), in pairs: web_api's
+  readings page, viber_webhook's typed reading (a Viber user linked to 77777, the reply to a local fake
+  of Viber's API), ivr_handler's account confirmation (a signed keypad webhook);
+- each function's import over its floor's import, both with the function's collector policy;
 - the import from the built layer without bytecode (as before) and from the source tree, for scale;
 - bench/local_stack.py's figures, when that module exists;
 - bench/billing_import.py's: the billing import over raw BatchWriteItem (gated), the print run's rate.
 
 Writes bench/results.json, prints it, and exits 1 when a goal is missed.
 
-Another function (viber_webhook, ivr_handler, ...) is measured the same way: a floor in
-bench/floors/<name>/app.py that sends what its first request sends through one client, then in
-main() `measured(build, name, LogicalId, endpoint)` with `cold_start_of(subject, first_request, ...)`
-and `imports_of(...)`, and its `cold_start.<name>.ratio` in GOALS.
+Another function is measured the same way: a floor in bench/floors/<name>/app.py that sends what its
+first request sends through one client, a `measure_<name>()` with `measured(build, name, LogicalId,
+endpoint)`, `cold_start_of(subject, first_request, ...)` and `imports_of(...)`, called in main(), and
+its `cold_start.<name>.ratio` in GOALS. A value the function reads from SSM in AWS (`<NAME>_PARAMETER`)
+needs a bench value in BENCH_PARAMETERS.
 """
 
 from __future__ import annotations
