@@ -9,8 +9,11 @@ build is reused while its inputs (template, build helper, sources, requirements)
 
 from __future__ import annotations
 
+import compileall
 import copy
 import hashlib
+import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -19,6 +22,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from py_compile import PycInvalidationMode
 from typing import Any
 
 from local.tables import load_template
@@ -29,6 +33,10 @@ SAM = ROOT / ".sam-venv" / "bin" / "sam"
 BUILD_DIR = ROOT / ".aws-sam" / "bench-build"
 HOST_TEMPLATE = ROOT / ".aws-sam" / "bench-template.json"
 NO_BYTECODE_DIR = ROOT / ".aws-sam" / "bench-build-no-bytecode"
+RUNTIME_DIR = ROOT / ".aws-sam" / "bench-runtime"
+# What Lambda's Python runtime has in /var/runtime (after the layers on sys.path) and the layer does not
+# ship: boto3 and s3transfer (the layer brings botocore, PynamoDB's dependency, which comes first).
+RUNTIME_PACKAGES = ("boto3", "s3transfer")
 STAMP = "bench-inputs.sha256"
 # Lambda's architecture names, and the ELF e_machine of each (the two bytes at offset 18).
 ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
@@ -184,3 +192,21 @@ def without_bytecode(build: Build) -> Build:
         {name: NO_BYTECODE_DIR / path.relative_to(BUILD_DIR) for name, path in build.layers.items()},
         {name: NO_BYTECODE_DIR / path.relative_to(BUILD_DIR) for name, path in build.functions.items()},
     )
+
+
+def lambda_runtime() -> Path:
+    """A stand-in for Lambda's /var/runtime: this venv's boto3 and s3transfer with their bytecode."""
+    versions = " ".join(f"{name}=={importlib.metadata.version(name)}" for name in RUNTIME_PACKAGES)
+    stamp = RUNTIME_DIR / STAMP
+    if stamp.is_file() and stamp.read_text() == versions:
+        return RUNTIME_DIR
+    shutil.rmtree(RUNTIME_DIR, ignore_errors=True)
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError(f"{name} is not installed in this venv: `make deps` installs it")
+        source = Path(next(iter(spec.submodule_search_locations)))
+        shutil.copytree(source, RUNTIME_DIR / name, ignore=shutil.ignore_patterns("__pycache__"))
+    compileall.compile_dir(RUNTIME_DIR, quiet=1, invalidation_mode=PycInvalidationMode.UNCHECKED_HASH)
+    stamp.write_text(versions)
+    return RUNTIME_DIR

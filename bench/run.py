@@ -5,19 +5,22 @@ same makefile method, bytecode included), laid out as Lambda lays it out and rea
 
 - DynamoDB requests of a readings page and of a save of four meters (botocore events, moto);
 - botocore clients a fresh container makes over a resident's first six requests (goal: one);
-- the cold start end to end, a fresh process to its first readings page against DynamoDB Local, over
-  a floor handler with the same libraries and requests through one client (bench/floors/), in pairs;
-- web_api's import over the floor's import, both with web_api's collector policy;
+- the cold start end to end, a fresh process to its first answer against DynamoDB Local, over a floor
+  handler with the same libraries and requests through one client (bench/floors/), in pairs: web_api's
+  readings page, viber_webhook's typed reading (a Viber user linked to 77777, the reply to a local fake
+  of Viber's API), ivr_handler's account confirmation (a signed keypad webhook);
+- each function's import over its floor's import, both with the function's collector policy;
 - the import from the built layer without bytecode (as before) and from the source tree, for scale;
 - bench/local_stack.py's figures, when that module exists;
 - bench/billing_import.py's: the billing import over raw BatchWriteItem (gated), the print run's rate.
 
 Writes bench/results.json, prints it, and exits 1 when a goal is missed.
 
-Another function (viber_webhook, ivr_handler, ...) is measured the same way: a floor in
-bench/floors/<name>/app.py that sends what its first request sends through one client, then in
-main() `measured(build, name, LogicalId, endpoint)` with `cold_start_of(subject, first_request, ...)`
-and `imports_of(...)`, and its `cold_start.<name>.ratio` in GOALS.
+Another function is measured the same way: a floor in bench/floors/<name>/app.py that sends what its
+first request sends through one client, a `measure_<name>()` with `measured(build, name, LogicalId,
+endpoint)`, `cold_start_of(subject, first_request, ...)` and `imports_of(...)`, called in main(), and
+its `cold_start.<name>.ratio` in GOALS. A value the function reads from SSM in AWS (`<NAME>_PARAMETER`)
+needs a bench value in BENCH_PARAMETERS.
 """
 
 from __future__ import annotations
@@ -25,21 +28,29 @@ from __future__ import annotations
 import argparse
 import compileall
 import contextlib
+import copy
+import hashlib
+import hmac
 import importlib
 import importlib.util
 import io
+import itertools
 import json
 import os
 import platform
+import secrets
 import statistics
 import sys
 import sysconfig
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from bench.cold_start import (
     Container,
@@ -53,13 +64,29 @@ from bench.cold_start import (
     quartiles,
     run,
 )
-from bench.host_build import TEMPLATE, Build, build_for_host, function_properties, without_bytecode
+from bench.host_build import (
+    TEMPLATE,
+    Build,
+    build_for_host,
+    function_properties,
+    lambda_runtime,
+    without_bytecode,
+)
 from local.tables import load_template
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 FLOORS = ROOT / "bench" / "floors"
 SIGNING_KEY = "bench-signing-key-0123456789abcdef0123456789"
+PUBLIC_BASE_URL = "http://127.0.0.1:3000"  # CloudFront's address in AWS: the phone's signatures cover it
+# What the functions read from SSM Parameter Store in AWS (`<NAME>_PARAMETER`): bench values, no secrets.
+PARAMETER_SUFFIX = "_PARAMETER"
+BENCH_PARAMETERS = {
+    "TOKEN_SIGNING_KEY": SIGNING_KEY,
+    "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    "VIBER_AUTH_TOKEN": "bench-viber-auth-token",
+    "TWILIO_AUTH_TOKEN": "bench-twilio-auth-token",
+}
 # Dotted paths into results.json and the most each may be.
 GOALS: dict[str, float] = {
     "ddb_requests.readings_page": 2,
@@ -69,6 +96,8 @@ GOALS: dict[str, float] = {
     "clients_per_container.web_api": 1,
     "cold_import_ratio.web_api": 1.25,
     "cold_start.web_api.ratio": 1.3,
+    "cold_start.viber_webhook.ratio": 1.3,
+    "cold_start.ivr_handler.ratio": 1.3,
 }
 # Gated only when bench/local_stack.py exists and reports them.
 LOCAL_STACK_GOALS: dict[str, float] = {
@@ -167,35 +196,44 @@ def ddb_requests() -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def demo_on_dynamodb_local() -> Iterator[tuple[str, str]]:
-    """DynamoDB Local in memory with the tables of template.yaml and the demo seeded now: (endpoint, kind)."""
+def layer_on_dynamodb_local(endpoint: str) -> Iterator[None]:
+    """This process's layer (settings, connections) pointed at DynamoDB Local, as the bench seeds with."""
     from ekc.config import clear_settings
     from ekc.storage import forget
-    from local.dynamodb import LOCAL_CREDENTIALS, client, start_dynamodb
+    from local.dynamodb import LOCAL_CREDENTIALS
+
+    saved = dict(os.environ)
+    os.environ.update(
+        DYNAMODB_ENDPOINT=endpoint,
+        AWS_ACCESS_KEY_ID=LOCAL_CREDENTIALS["aws_access_key_id"],
+        AWS_SECRET_ACCESS_KEY=LOCAL_CREDENTIALS["aws_secret_access_key"],
+        TABLE_NAME="MainTable",
+        TOKEN_SIGNING_KEY=SIGNING_KEY,
+    )
+    for name in ("ARGON2_MEMORY_KIB", "ARGON2_TIME_COST"):  # production's password cost, as the app has
+        os.environ.pop(name, None)
+    clear_settings()
+    forget()
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        clear_settings()
+        forget()
+
+
+@contextlib.contextmanager
+def demo_on_dynamodb_local() -> Iterator[tuple[str, str]]:
+    """DynamoDB Local in memory with the tables of template.yaml and the demo seeded now: (endpoint, kind)."""
+    from local.dynamodb import client, start_dynamodb
     from local.seed import seed_demo
     from local.tables import create_tables
 
     with start_dynamodb(in_memory=True) as dynamodb:
         create_tables(client(dynamodb.endpoint))
-        saved = dict(os.environ)
-        os.environ.update(
-            DYNAMODB_ENDPOINT=dynamodb.endpoint,
-            AWS_ACCESS_KEY_ID=LOCAL_CREDENTIALS["aws_access_key_id"],
-            AWS_SECRET_ACCESS_KEY=LOCAL_CREDENTIALS["aws_secret_access_key"],
-            TABLE_NAME="MainTable",
-            TOKEN_SIGNING_KEY=SIGNING_KEY,
-        )
-        for name in ("ARGON2_MEMORY_KIB", "ARGON2_TIME_COST"):  # production's password cost, as the app has
-            os.environ.pop(name, None)
-        clear_settings()
-        forget()
-        try:
+        with layer_on_dynamodb_local(dynamodb.endpoint):
             seed_demo(datetime.now(UTC))
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-            clear_settings()
-            forget()
         yield dynamodb.endpoint, dynamodb.kind
 
 
@@ -237,9 +275,13 @@ def function_environment(logical_id: str, endpoint: str) -> dict[str, str]:
             environment[name] = parameters[value["Ref"]]
         elif isinstance(value, dict) and value.get("Ref") in template["Resources"]:
             environment[name] = value["Ref"]  # a table: the local tables are named by their logical id
-    environment.setdefault("PUBLIC_BASE_URL", "http://127.0.0.1:3000")  # CloudFront's address in AWS
-    # In AWS the key comes from SSM at its first use; none of the measured requests uses it.
-    environment.setdefault("TOKEN_SIGNING_KEY", SIGNING_KEY)
+        elif name.endswith(PARAMETER_SUFFIX):
+            # In AWS the value comes from SSM at its first use (one GetParameter, not measured here):
+            # the bench gives the variable itself, a bench value, so the settings never look for SSM.
+            setting = name.removesuffix(PARAMETER_SUFFIX)
+            if setting not in BENCH_PARAMETERS:
+                raise RuntimeError(f"{logical_id} reads {setting} from SSM: give it a bench value in run.py")
+            environment[setting] = BENCH_PARAMETERS[setting]
     environment.update(
         AWS_LAMBDA_FUNCTION_NAME=f"bench-{logical_id}",
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(properties.get("MemorySize", 128)),
@@ -381,16 +423,25 @@ class Measured:
     source_tree: Container
 
 
-def measured(build: Build, name: str, logical_id: str, endpoint: str) -> Measured:
-    """A function's container from the build (its /var/task and the layers), and its floor's."""
+def measured(
+    build: Build, name: str, logical_id: str, endpoint: str, extra: dict[str, str] | None = None
+) -> Measured:
+    """A function's container from the build (its /var/task and the layers), and its floor's.
+
+    `extra`: environment the bench itself decides (a local fake's address), for both alike.
+    """
     template = load_template(TEMPLATE)
     properties = function_properties(template, logical_id)
-    environment = function_environment(logical_id, endpoint)
+    environment = function_environment(logical_id, endpoint) | (extra or {})
     layer_ids = [layer["Ref"] for layer in properties.get("Layers") or [] if isinstance(layer, dict)]
     layers = [build.layers[layer_id] for layer_id in layer_ids]
     sources = [ROOT / template["Resources"][layer_id]["Properties"]["ContentUri"] for layer_id in layer_ids]
+    # sys.path as Lambda orders it: /var/task, the layers' /opt/python, then the runtime's own packages.
+    layers = [*layers, lambda_runtime()]
     function = lambda_container(name, build.functions[logical_id], layers, environment, properties["Handler"])
-    floor = lambda_container("floor", FLOORS / name, layers, environment, "app.lambda_handler")
+    # The floor's app.py first, then the built function's folder for its own packages (viberbot, twilio).
+    floor_layers = [build.functions[logical_id], *layers]
+    floor = lambda_container("floor", FLOORS / name, floor_layers, environment, "app.lambda_handler")
     # The source tree as a developer runs it: the function's folder, the layers' sources, the venv's packages.
     source_tree = Container(
         "source_tree",
@@ -432,7 +483,10 @@ def imports_of(subject: Measured, build: Build, rounds: int, step: Callable[[str
     # For scale, fewer rounds: the built layer without its bytecode (as sam built it before) and the
     # source tree with the venv's packages (a developer's checkout, bytecode written as it goes).
     bare = without_bytecode(build)
-    relocated = tuple(bare.directory / path.relative_to(build.directory) for path in subject.function.paths)
+    relocated = tuple(
+        bare.directory / path.relative_to(build.directory) if path.is_relative_to(build.directory) else path
+        for path in subject.function.paths
+    )
     no_bytecode = replace(subject.function, name="built_without_bytecode", paths=relocated)
     scale_rounds = max(5, rounds // 4)
     step(f"{subject.name}: imports without bytecode and from the source tree, {scale_rounds} rounds")
@@ -472,6 +526,162 @@ def measure_web_api(build: Build, endpoint: str, pairs: int, rounds: int) -> dic
     }
 
 
+# ---- viber_webhook: a linked resident types a reading -----------------------------------------------
+
+VIBER_ID = "bench-viber-user-000000=="
+# The meters of 77777 and a value each that the demo takes as plausible today (as SAVED_ROWS).
+VIBER_READINGS = tuple((row["meter_id"], row["value"]) for row in SAVED_ROWS["rows"])
+
+
+class _QuietRequests(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log on stderr."""
+
+
+@contextlib.contextmanager
+def viber_fake() -> Iterator[str]:
+    """local/viber_fake.py's Viber REST API on a free port of this machine: its base URL (VIBER_API_URL)."""
+    from local.viber_fake import ViberFake, wsgi_app
+
+    fake = ViberFake(auth_token=lambda: BENCH_PARAMETERS["VIBER_AUTH_TOKEN"])
+    server = make_server("127.0.0.1", 0, wsgi_app(fake), handler_class=_QuietRequests)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/pa"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def viber_states(endpoint: str) -> dict[str, str]:
+    """Link VIBER_ID to 77777 as a resident does (the invoice QR's conversation_started, through the
+    layer's services), and the signed tracking_data of each meter's "type the reading" step."""
+    from ekc.channels import viber_chat
+    from ekc.services import qrcodes
+
+    with layer_on_dynamodb_local(endpoint):
+        now = datetime.now(UTC)
+        context = qrcodes.viber_link("77777", now).split("context=", 1)[1]
+        turn = viber_chat.started(VIBER_ID, context, subscribed=True, now=now)
+        if not turn.person_id:
+            raise RuntimeError("the bench's Viber user was not linked to 77777")
+        return {
+            meter: viber_chat.encode_state(
+                viber_chat.ChatState(turn.person_id, viber_chat.Step.METER, account="77777", meter=meter),
+                VIBER_ID,
+                now,
+            )
+            for meter, _ in VIBER_READINGS
+        }
+
+
+def viber_callback(body: dict[str, Any]) -> Event:
+    """The API Gateway event of a callback Viber signed (X-Viber-Content-Signature over the raw body)."""
+    from tests.integration.conftest import EVENT
+
+    raw = json.dumps(body, ensure_ascii=False)
+    token = BENCH_PARAMETERS["VIBER_AUTH_TOKEN"].encode()
+    event = copy.deepcopy(EVENT)
+    event.update(routeKey="POST /viber/webhook", rawPath="/viber/webhook", body=raw, isBase64Encoded=False)
+    event["requestContext"]["http"].update(method="POST", path="/viber/webhook")
+    event["headers"] = {
+        **event["headers"],
+        "content-type": "application/json",
+        "x-viber-content-signature": hmac.new(token, raw.encode(), hashlib.sha256).hexdigest(),
+    }
+    return event
+
+
+def measure_viber(build: Build, endpoint: str, pairs: int, rounds: int) -> dict[str, Any]:
+    """viber_webhook: cold start to the answer of a linked resident's typed reading, imports.
+
+    The first callback after a cold start is a resident's message (conversation_started comes once per
+    person); the typed reading is the one they wait for, and it sends what a cold container must: the
+    account's page, the catalogue, the save, and the confirmation to Viber's API (a local fake here).
+    Each meter takes at most 20 readings a day from residents: the callbacks take turns on the four.
+    """
+    if 4 + 1 + pairs > len(VIBER_READINGS) * 20:  # the check, the warm-up and the pairs
+        raise RuntimeError(f"--pairs {pairs}: more readings than 77777's meters take in a day")
+    states = viber_states(endpoint)
+    tokens = itertools.count(7_000_000_000_000_000_000 + time.time_ns() % 10**15)
+    turns = itertools.cycle(VIBER_READINGS)
+
+    def typed_reading() -> Event:
+        meter, value = next(turns)
+        return viber_callback(
+            {
+                "event": "message",
+                "timestamp": int(time.time() * 1000),
+                "message_token": next(tokens),
+                "sender": {"id": VIBER_ID, "name": "Bench", "language": "uk", "api_version": 10},
+                "message": {"type": "text", "text": value, "tracking_data": states[meter]},
+            }
+        )
+
+    with viber_fake() as api_url:
+        subject = measured(
+            build, "viber_webhook", "ViberWebhookFunction", endpoint, {"VIBER_API_URL": api_url}
+        )
+        return {
+            "cold_start": cold_start_of(subject, typed_reading, pairs, progress),
+            "imports": imports_of(subject, build, rounds, progress),
+        }
+
+
+# ---- ivr_handler: a caller confirms the account number they keyed in ------------------------------------
+
+IVR_CALLER = "+380671234567"
+
+
+def ivr_account_confirmed() -> Event:
+    """The keypad line's webhook after the caller pressed 1 to "is 77777 right?", signed as Twilio signs it.
+
+    A call's first webhook (the greeting) sends no DynamoDB request; this is the first that does, in
+    every call: the entry reserved against the caller's and the account's budgets, the account's page
+    (and, cold, the catalogue), the reservation given back.
+    """
+    from twilio.request_validator import RequestValidator
+
+    from ekc.channels import phone
+    from ekc.services import calls
+    from tests.phone_driver import ACCOUNT_SID, KEYPAD_NUMBER, event_for
+
+    token = BENCH_PARAMETERS["TWILIO_AUTH_TOKEN"]
+    sid = "CA" + secrets.token_hex(16)
+    state = calls.CallState(step=calls.Step.ACCOUNT_CHECK, turn=2, account="77777")
+    expires = datetime.now(UTC) + timedelta(hours=1)
+    signed_state = phone.encode_state(state, sid, calls.Line.KEYPAD, token, expires)
+    url = f"{PUBLIC_BASE_URL}{phone.PATHS[calls.Line.KEYPAD]}?{phone.STATE_PARAMETER}={signed_state}"
+    form = {
+        "AccountSid": ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+        "CallSid": sid,
+        "CallStatus": "in-progress",
+        "Called": KEYPAD_NUMBER,
+        "Caller": IVR_CALLER,
+        "Digits": "1",
+        "Direction": "inbound",
+        "FinishedOnKey": "",
+        "From": IVR_CALLER,
+        "FromCountry": "UA",
+        "To": KEYPAD_NUMBER,
+        "ToCountry": "UA",
+        "msg": "Gather End",
+    }
+    signature = RequestValidator(token).compute_signature(url, form)
+    return event_for(url, form, {"X-Twilio-Signature": signature})
+
+
+def measure_ivr(build: Build, endpoint: str, pairs: int, rounds: int) -> dict[str, Any]:
+    """ivr_handler: cold start to the answer of a call's account confirmation (keypad line), imports."""
+    subject = measured(build, "ivr_handler", "IvrFunction", endpoint)
+    return {
+        "cold_start": cold_start_of(subject, ivr_account_confirmed, pairs, progress),
+        "imports": imports_of(subject, build, rounds, progress),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure, write bench/results.json, print it, and exit 1 if a goal is missed."""
     parser = argparse.ArgumentParser(description="make bench")
@@ -493,6 +703,10 @@ def main(argv: list[str] | None = None) -> int:
     with demo_on_dynamodb_local() as (endpoint, dynamodb_kind):
         warm_up_dynamodb(endpoint)
         web_api = measure_web_api(build, endpoint, args.pairs, args.rounds)
+        doors = {
+            "viber_webhook": measure_viber(build, endpoint, args.pairs, args.rounds),
+            "ivr_handler": measure_ivr(build, endpoint, args.pairs, args.rounds),
+        }
     stack = local_stack_figures()
     progress("the billing import against raw BatchWriteItem, the print run's codes (bench/billing_import.py)")
     from bench import billing_import  # imported here: it starts its own DynamoDB Local
@@ -538,6 +752,19 @@ def main(argv: list[str] | None = None) -> int:
             "build": str(build.directory.relative_to(ROOT)),
         },
     }
+    for name, door in doors.items():  # the other doors' functions, measured as web_api is
+        results["cold_start"][name] = door["cold_start"]
+        results["cold_import_ratio"] |= {
+            name: door["imports"]["ratio"],
+            f"{name}_vs_floor_with_gc_on": door["imports"]["ratio_vs_floor_with_gc_on"],
+            f"{name}_in_cpu_time": door["imports"]["cpu_ratio"],
+            f"{name}_quartiles": door["imports"]["ratio_quartiles"],
+        }
+        results["cold_import_seconds"][name] = door["imports"]["seconds"]
+        results["layer_import"][name] = {
+            "bytecode_speedup": door["imports"]["bytecode_speedup"],
+            "built_over_source_tree": door["imports"]["built_over_source_tree"],
+        }
     results["import"], results["qr"] = billing["import"], billing["qr"]
     goals = dict(GOALS) | billing_import.GOALS
     if stack is not None:
