@@ -21,7 +21,6 @@ from functools import lru_cache
 from typing import Any
 
 import requests
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from viberbot import Api, BotConfiguration
 from viberbot.api.api_request_sender import ApiRequestSender
@@ -31,7 +30,7 @@ from viberbot.api.messages import TextMessage
 
 from ekc.channels import viber_chat
 from ekc.config import viber_settings
-from ekc.idempotency import idempotent, register_lambda_context
+from ekc.idempotency import AlreadyInProgress, idempotent, register_lambda_context
 from ekc.observability import count, logger
 from ekc.services import viber_people
 
@@ -256,7 +255,7 @@ def handle(callback: dict[str, Any]) -> dict[str, Any]:
             viber_people.set_subscribed(callback["user_id"], False)
         else:
             logger.info("viber callback ignored", extra={"event": str(kind)[:40]})
-    except IdempotencyAlreadyInProgressError:
+    except AlreadyInProgress:
         # The same message_token is being handled right now: that run answers the resident.
         logger.info("viber callback already in progress", extra={"event": kind})
     return _json(200, {"status": 0})

@@ -15,14 +15,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from ekc.config import close_settings
 from ekc.domain.months import Month
 from ekc.exceptions import DomainError
-from ekc.idempotency import idempotent, register_lambda_context
+from ekc.idempotency import AlreadyInProgress, idempotent, register_lambda_context
 from ekc.observability import logger
 from ekc.services import closing
 from ekc.storage import keys
@@ -112,7 +111,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if event.get("detail-type") == "Scheduled Event":
         try:
             return _scheduled(event=event, time_left=time_left)
-        except IdempotencyAlreadyInProgressError:
+        except AlreadyInProgress:
             # EventBridge delivered the same event twice and the first is still at work: not a failure.
             logger.info("scheduled run already in progress", extra={"event_id": event.get("id")})
             return {"skipped": "already_in_progress", "event_id": event.get("id")}

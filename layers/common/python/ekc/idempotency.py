@@ -19,6 +19,14 @@ DEFAULT_EXPIRY_SECONDS = 24 * 3600
 _lambda_context: list[Any] = []  # the invocation's context, so an in-progress record expires with it
 
 
+class AlreadyInProgress(Exception):
+    """The same key is being handled right now by another invocation: that one answers.
+
+    Powertools' own exception, translated so that a door can catch it without importing Powertools'
+    idempotency package (which loads boto3) at cold start.
+    """
+
+
 def register_lambda_context(context: Any) -> None:
     """Tell idempotency how long this invocation may still run (call it at the top of a handler)."""
     _lambda_context[:] = [context]
@@ -76,7 +84,14 @@ def idempotent(
                 config_of[0] = config
             if _lambda_context:
                 config_of[0].register_lambda_context(_lambda_context[0])
-            return wrapped(*args, **kwargs)
+            from aws_lambda_powertools.utilities.idempotency.exceptions import (
+                IdempotencyAlreadyInProgressError,
+            )
+
+            try:
+                return wrapped(*args, **kwargs)
+            except IdempotencyAlreadyInProgressError as exc:
+                raise AlreadyInProgress() from exc
 
         return call  # type: ignore[return-value]
 
