@@ -26,6 +26,7 @@ from tests.integration.test_window_close import BUCKET, Context
 
 EVENTS = Path(__file__).parent.parent / "events"
 SCHEDULE = json.loads((EVENTS / "eventbridge_schedule.json").read_text())
+REMIND = json.loads((EVENTS / "window_close_reminders.json").read_text())  # an operator's "send them now"
 TOKEN = "reminder-test-auth-token"
 _ORGS, MONTH = demo_organizations(NOW)
 ENDS = next(o for o in _ORGS if o.id == "electricity").rule.bounds(MONTH)[1]
@@ -124,7 +125,7 @@ def test_reminders_not_subscribed_answer_marks_the_user_and_nothing_more_goes(
 ) -> None:
     # Given Viber answers the next send with status 6 (the user unsubscribed meanwhile)
     viber.failures.append({"count": 1, "status": 6})
-    answer = _invoke({"reminders": True})
+    answer = _invoke(REMIND)
     # Then the first round's send is counted as failed, the identity says unsubscribed, and the second
     # round (water) does not even try
     assert [(r["org"], r["sent"], r["failed"]) for r in answer["rounds"]] == [
@@ -140,7 +141,7 @@ def test_reminders_not_subscribed_answer_marks_the_user_and_nothing_more_goes(
     clock_moment = ENDS - timedelta(hours=23)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(clock, "now", lambda: clock_moment)
-        later = _invoke({"reminders": True})
+        later = _invoke(REMIND)
     # Then there is nobody to send them to
     assert [r["sent"] + r["failed"] for r in later["rounds"]] == [0, 0]
     assert viber.sent == []
