@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -94,10 +95,20 @@ def _send(stores: FakeStores, sender: RecordingSender, now: datetime, **kw: Any)
     return reminders.send_due(now=now, stores=stores, sender=sender, settings=SETTINGS, **kw)
 
 
-def test_reminders_go_once_and_only_to_subscribed_people_with_meters_due() -> None:
+def _metrics(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The CloudWatch EMF lines Powertools printed (its metrics go to stdout)."""
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    return [{k: v for k, v in line.items() if k != "_aws"} for line in lines]
+
+
+def test_reminders_go_once_and_only_to_subscribed_people_with_meters_due(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     stores, sender = _city(), RecordingSender()
+    capsys.readouterr()
     # When the 48-hour reminders are due
     report = _send(stores, sender, T48)
+    assert _metrics(capsys) == [{"organization": "el", "service": "tests", "RemindersSent": [1.0]}]
     # Then one message goes, to p-0's Viber user: not to p-1 (all handed in), p-2 (unsubscribed), p-3
     assert [v for v, _ in sender.sent] == ["vb-0=="]
     assert [(r.org_id, r.month, r.hours, r.sent, r.shards_done) for r in report.rounds] == [
@@ -161,10 +172,16 @@ def test_reminders_message_lists_each_meter_with_what_the_bot_will_record() -> N
     assert words.BTN_ENTER in [b["ActionBody"] for b in keyboard["Buttons"]]
 
 
-def test_reminders_a_user_viber_says_is_not_subscribed_gets_no_more() -> None:
+def test_reminders_a_user_viber_says_is_not_subscribed_gets_no_more(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     stores, sender = _city(), RecordingSender()
     sender.answers["vb-0=="] = Sent(False, "receiver_not_subscribed", unreachable=True)
+    capsys.readouterr()
     report = _send(stores, sender, T48)
+    assert _metrics(capsys) == [
+        {"reason": "receiver_not_subscribed", "service": "tests", "RemindersFailed": [1.0]}
+    ]
     # Then the failure is counted, not retried, and the user is marked unsubscribed
     assert (report.rounds[0].sent, report.rounds[0].failed) == (0, 1)
     assert report.rounds[0].reasons == {"receiver_not_subscribed": 1}
