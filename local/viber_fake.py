@@ -30,6 +30,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -229,8 +230,9 @@ def wsgi_app(fake: ViberFake) -> Callable[[dict[str, Any], Callable[..., Any]], 
             headers,
             body,
         )
-        reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}.get(status, "")
-        start_response(f"{status} {reason}".strip(), [*out_headers, ("Content-Length", str(len(out)))])
+        # Every status with its phrase: WSGI servers refuse a bare "503" (an armed failure's status).
+        reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown"
+        start_response(f"{status} {reason}", [*out_headers, ("Content-Length", str(len(out)))])
         return [out]
 
     return app

@@ -35,6 +35,7 @@ from ekc.storage.ports import (
     OutcomeUnknown,
     QuotaCell,
     ReadingWrite,
+    ReminderKey,
     Reservation,
     ResetRecord,
     SaveMarker,
@@ -565,6 +566,7 @@ class FakeViberUsers:
         self._people = people
         self.identities: dict[str, ViberIdentity] = {}
         self.profiles: set[str] = set()  # person ids with a profile made for a Viber user
+        self.pointers: dict[str, set[str]] = {}  # person id -> Viber ids (the identity decides)
 
     def get(self, viber_id: str) -> ViberIdentity | None:
         """The identity of a Viber user, or None."""
@@ -579,6 +581,7 @@ class FakeViberUsers:
             raise Conflict()
         self.identities[identity.viber_id] = identity
         self.profiles.add(identity.person_id)
+        self.pointers.setdefault(identity.person_id, set()).add(identity.viber_id)
         return identity
 
     def set_subscribed(self, viber_id: str, subscribed: bool, now: datetime) -> bool:
@@ -588,6 +591,34 @@ class FakeViberUsers:
             return False
         self.identities[viber_id] = replace(stored, subscribed=subscribed)
         return True
+
+    def of_person(self, person_id: str) -> list[ViberIdentity]:
+        """The Viber users who are this person now, by Viber id."""
+        found = (self.identities.get(v) for v in sorted(self.pointers.get(person_id, ())))
+        return [i for i in found if i is not None and i.person_id == person_id]
+
+
+class FakeReminders:
+    """Reminder markers and rounds' progress in memory."""
+
+    def __init__(self) -> None:
+        self.sent: dict[tuple[str, ReminderKey], datetime] = {}
+        self.done: dict[ReminderKey, set[int]] = {}
+
+    def mark(self, viber_id: str, key: ReminderKey, at: datetime, keep_until: datetime) -> bool:
+        """Note a reminder unless it was already; True if this call noted it."""
+        if (viber_id, key) in self.sent:
+            return False
+        self.sent[(viber_id, key)] = at
+        return True
+
+    def shards_done(self, key: ReminderKey) -> set[int]:
+        """The shards of a round that are done."""
+        return set(self.done.get(key, ()))
+
+    def finish_shard(self, key: ReminderKey, shard: int, at: datetime, keep_until: datetime) -> None:
+        """Note a shard as done."""
+        self.done.setdefault(key, set()).add(shard)
 
 
 class FakeStores(Stores):
@@ -606,6 +637,7 @@ class FakeStores(Stores):
             closes=FakeCloses(),
             recovery=FakeRecovery(people),
             viber_users=FakeViberUsers(people),
+            reminders=FakeReminders(),
         )
 
     # Typed shortcuts for tests.
@@ -633,6 +665,11 @@ class FakeStores(Stores):
     def fake_viber_users(self) -> FakeViberUsers:
         """The Viber users store, as the fake it is."""
         return self.viber_users  # type: ignore[return-value]
+
+    @property
+    def fake_reminders(self) -> FakeReminders:
+        """The reminders' store, as the fake it is."""
+        return self.reminders  # type: ignore[return-value]
 
     @property
     def fake_attempts(self) -> FakeAttempts:

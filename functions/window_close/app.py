@@ -1,12 +1,14 @@
 """The window close: EventBridge's schedule, the fan-out queue's tasks, and operators' re-runs.
 
-Three kinds of event, one service (`ekc.services.closing`):
-- the schedule (every 15 minutes): finish every window that has closed and is not finished;
+Three kinds of event, two services (`ekc.services.closing`, `ekc.services.reminders`):
+- the schedule (every 15 minutes): finish every window that has closed and is not finished, then send
+  the Viber reminders due before the open windows close (docs/viber.md, "Reminders");
 - a batch from the queue: shards (or a compose) that another invocation handed over;
 - an operator's event (the Lambda console's test event, or `make close-window` locally):
   `{"org": "electricity", "month": "2026-11"}` closes that window (or resumes it), `"redo": true`
   starts a finished one over, `{}` does what the schedule does. Locally only (never in AWS),
   `"now"` pretends a later time, `"plan": true` only lists the windows, `"shards": [...]` narrows.
+  `{"reminders": true}` (with `"org"`, and locally `"now"`) sends the reminders due and closes nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ekc.domain.months import Month
 from ekc.exceptions import DomainError
 from ekc.idempotency import AlreadyInProgress, idempotent, register_lambda_context
 from ekc.observability import logger
-from ekc.services import closing
+from ekc.services import closing, reminders
 from ekc.storage import keys
 
 
@@ -38,6 +40,7 @@ class OperatorEvent(BaseModel):
     plan: bool = False
     shards: list[int] | None = Field(default=None, max_length=keys.ORG_SHARDS)
     now: AwareDatetime | None = None
+    reminders: bool = False
 
 
 def _error(code: str, **params: object) -> dict[str, Any]:
@@ -56,6 +59,8 @@ def _operator(event: dict[str, Any], time_left: Callable[[], float]) -> dict[str
     if asked.redo and (asked.org is None or asked.month is None):
         return _error("redo_needs_org_and_month")
     logger.info("window close asked by an operator", extra={"asked": asked.model_dump(mode="json")})
+    if asked.reminders:
+        return reminders.send_due(now=asked.now, org_id=asked.org, time_left=time_left).as_dict()
     try:
         report = closing.close_windows(
             org_id=asked.org,
@@ -75,8 +80,26 @@ def _operator(event: dict[str, Any], time_left: Callable[[], float]) -> dict[str
 
 @idempotent("event", key_jmespath="id")
 def _scheduled(*, event: dict[str, Any], time_left: Callable[[], float]) -> dict[str, Any]:
-    """One scheduled run per EventBridge event id: a second delivery gets the first's answer."""
-    return closing.close_windows(time_left=time_left).as_dict()
+    """One scheduled run per EventBridge event id: a second delivery gets the first's answer.
+
+    The close first (it finishes windows that closed), then the reminders of the open ones with the
+    time left; a close that failed in part still lets the reminders go, then fails the run.
+    """
+    try:
+        report = closing.close_windows(time_left=time_left).as_dict()
+    except closing.CloseIncomplete:
+        _remind(time_left)
+        raise
+    return {**report, "reminders": _remind(time_left)}
+
+
+def _remind(time_left: Callable[[], float]) -> dict[str, Any]:
+    """The reminders due now; a failure here is logged and never undoes the close's answer."""
+    try:
+        return reminders.send_due(time_left=time_left).as_dict()
+    except Exception:
+        logger.exception("reminders failed; the next scheduled run tries again (markers prevent repeats)")
+        return {"error": "reminders_failed"}
 
 
 def _queued(event: dict[str, Any], time_left: Callable[[], float]) -> dict[str, Any]:

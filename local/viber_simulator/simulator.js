@@ -80,12 +80,25 @@ async function postCallback(payload) {
   return answer;
 }
 
-async function readSent() {
+async function readSentNow() {
   const response = await fetch(`sent?receiver=${encodeURIComponent(state.userId)}`);
   const sent = await response.json();
   for (const message of sent.slice(state.seen)) showBotMessage(message);
   state.seen = sent.length;
 }
+
+// One read at a time (an answer's read and the poll below must not show a message twice).
+let reading = Promise.resolve();
+function readSent() {
+  reading = reading.then(readSentNow, readSentNow);
+  return reading;
+}
+
+// Messages the bot starts (reminders before a window closes) arrive without a callback: look every
+// few seconds, as the Viber app shows a pushed message.
+setInterval(() => {
+  if (state.userId && !state.busy) readSent().catch(() => {});
+}, 3000);
 
 function user() {
   return { id: state.userId, name: "Гість симулятора", language: "uk", country: "UA", api_version: 10 };

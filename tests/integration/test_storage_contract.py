@@ -610,3 +610,40 @@ def test_contract_a_viber_user_is_one_person_and_their_subscription_is_remembere
     stores.viber_users.set_subscribed("vb-1==", True, T0)
     # Then the identity says so, and is still the same person
     assert stores.viber_users.get("vb-1==") == ViberIdentity("vb-1==", "p-viber-1", True)
+
+
+def test_contract_a_person_finds_their_viber_users_as_they_are_now(stores: Stores) -> None:
+    # Given two Viber users who are two people, and a person with none
+    from ekc.storage.ports import ViberIdentity
+
+    stores.viber_users.create(ViberIdentity("vb-a==", "p-a", True), T0)
+    stores.viber_users.create(ViberIdentity("vb-b==", "p-b", True), T0)
+    # Then each person finds theirs, with the subscription as it is now
+    assert stores.viber_users.of_person("p-a") == [ViberIdentity("vb-a==", "p-a", True)]
+    assert stores.viber_users.of_person("p-nobody") == []
+    stores.viber_users.set_subscribed("vb-b==", False, T0)
+    assert stores.viber_users.of_person("p-b") == [ViberIdentity("vb-b==", "p-b", False)]
+    # And a lost race's person id gets no pointer to the winner's Viber user
+    stores.viber_users.create(ViberIdentity("vb-a==", "p-late", True), T0)
+    assert stores.viber_users.of_person("p-late") == []
+
+
+def test_contract_a_reminder_is_marked_once_and_a_round_remembers_its_shards(stores: Stores) -> None:
+    from ekc.storage.ports import ReminderKey
+
+    key = ReminderKey("el", JULY, 24)
+    keep = T0 + timedelta(days=60)
+    # When the same reminder is marked twice for one Viber user
+    assert stores.reminders.mark("vb-1==", key, T0, keep) is True
+    assert stores.reminders.mark("vb-1==", key, T0 + timedelta(minutes=15), keep) is False
+    # Then another offset, another month or another user is still a first time
+    assert stores.reminders.mark("vb-1==", ReminderKey("el", JULY, 48), T0, keep) is True
+    assert stores.reminders.mark("vb-1==", ReminderKey("el", JUNE, 24), T0, keep) is True
+    assert stores.reminders.mark("vb-2==", key, T0, keep) is True
+    # And a round's finished shards are remembered, a repeat harmlessly, per round
+    assert stores.reminders.shards_done(key) == set()
+    stores.reminders.finish_shard(key, 0, T0, keep)
+    stores.reminders.finish_shard(key, 31, T0, keep)
+    stores.reminders.finish_shard(key, 31, T0, keep)
+    assert stores.reminders.shards_done(key) == {0, 31}
+    assert stores.reminders.shards_done(ReminderKey("el", JULY, 48)) == set()

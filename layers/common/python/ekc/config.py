@@ -247,6 +247,33 @@ class CloseSettings(_Env):
         return bool(self.aws_lambda_function_name)
 
 
+class ReminderSettings(_Env):
+    """Viber reminders before a window closes (docs/viber.md, "Reminders")."""
+
+    # Hours before a window's end at which a reminder goes out, e.g. "48,24"; empty: no reminders.
+    reminder_hours: str = "48,24"
+    # Messages a second at most. Viber allows a bot's broadcast 500 requests per 10 seconds and says no
+    # figure for send_message beyond status 12 "too many requests": a fifth of the broadcast rate.
+    reminder_rate_per_second: float = Field(default=10.0, gt=0, le=50)
+    # A reminder's "sent" marker is kept this long (well past its window), then DynamoDB's TTL drops it.
+    reminder_keep_days: int = Field(default=60, ge=7)
+    # Stop starting new reminders this long before the invocation's time limit.
+    reminder_margin_seconds: int = Field(default=30, ge=1)
+
+    @field_validator("reminder_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip() and not (part.strip().isdigit() and 0 < int(part) <= 24 * 14):
+                raise ValueError("REMINDER_HOURS is whole hours, 1..336, separated by commas (e.g. 48,24)")
+        return value
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        """The hours before a window's end, largest first, each once."""
+        return tuple(sorted({int(p) for p in self.reminder_hours.split(",") if p.strip()}, reverse=True))
+
+
 @lru_cache(maxsize=1)
 def storage_settings() -> StorageSettings:
     """DynamoDB settings, read once."""
@@ -313,6 +340,12 @@ def close_settings() -> CloseSettings:
     return CloseSettings()
 
 
+@lru_cache(maxsize=1)
+def reminder_settings() -> ReminderSettings:
+    """Reminder settings, read once."""
+    return ReminderSettings()
+
+
 ALL_SETTINGS = (
     storage_settings,
     clock_settings,
@@ -325,6 +358,7 @@ ALL_SETTINGS = (
     close_settings,
     phone_lines,
     mail_settings,
+    reminder_settings,
 )
 
 

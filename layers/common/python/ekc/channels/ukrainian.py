@@ -43,6 +43,19 @@ CHANNEL_SOURCES: dict[Channel, str] = {
 }
 
 
+# Months in the genitive, as a date says them: "3 листопада".
+MONTHS_GENITIVE = (
+    "січня", "лютого", "березня", "квітня", "травня", "червня",
+    "липня", "серпня", "вересня", "жовтня", "листопада", "грудня",
+)  # fmt: skip
+
+
+def day_and_time(moment: datetime) -> str:
+    """Kyiv date and time in words: '3 листопада 2026 р. о 23:59'."""
+    local = moment.astimezone(KYIV)
+    return f"{local.day} {MONTHS_GENITIVE[local.month - 1]} {local.year} р. о {local:%H:%M}"
+
+
 def seed_time(moment: datetime) -> str:
     """Kyiv time as the seed prints window bounds: 31/07/2019 00:00:00."""
     return moment.astimezone(KYIV).strftime("%d/%m/%Y %H:%M:%S")

@@ -22,11 +22,13 @@ from ekc.channels.ukrainian import (
     UNIT_SYMBOLS,
     as_of_text,
     clock_time,
+    day_and_time,
     plural,
     seed_time,
 )
 from ekc.domain.kinds import MeterKind, Unit
 from ekc.domain.model import Account, Meter
+from ekc.domain.months import Month
 from ekc.domain.notices import Notice, NoticeCode
 from ekc.domain.values import Warning, WarningCode, format_value
 from ekc.domain.windows import KYIV
@@ -685,3 +687,46 @@ _SPACES = re.compile(r"\s+")
 def normalise(text: str) -> str:
     """A message as the conversation compares it: trimmed, single spaces, lower case."""
     return _SPACES.sub(" ", text.strip()).lower()
+
+
+# ---- reminders before a window closes (the window close sends them; docs/viber.md "Reminders") -------
+
+REMINDER_TEXTS: dict[str, str] = {
+    "head": (
+        "Нагадування від ЄКС: показники за {month} для «{org}» приймаються до {closes} (за київським "
+        "часом). Ще не передано:"
+    ),
+    "line": "• о/р {number}: {meter}",
+    "bot": "  якщо не подасте, бот внесе {value} {unit}",
+    "tail": "Щоб передати показники, натисніть «Введення показників».",
+}
+NBSP = "\u00a0"
+
+
+def amount_words(v: Decimal) -> str:
+    """A reading as a sentence shows it: thousands apart, a decimal comma: '6 116,000'."""
+    whole, _, fraction = format_value(v).partition(".")
+    sign, digits = ("-", whole[1:]) if whole.startswith("-") else ("", whole)
+    groups = []
+    while len(digits) > 3:
+        groups.insert(0, digits[-3:])
+        digits = digits[:-3]
+    groups.insert(0, digits)
+    return f"{sign}{NBSP.join(groups)},{fraction}" if fraction else f"{sign}{NBSP.join(groups)}"
+
+
+def reminder(
+    org_name: str,
+    month: Month,
+    closes_at: datetime,
+    meters: Sequence[tuple[str, Meter, Decimal | None]],
+) -> Screen:
+    """A reminder: which meters (account, kind, note, serial) still need a reading for the month, until
+    when, what each bot will record; the main menu, whose "Введення показників" starts handing them in."""
+    lines = [REMINDER_TEXTS["head"].format(month=month.label, org=org_name, closes=day_and_time(closes_at))]
+    for number, meter, bot_value in meters:
+        lines.append(REMINDER_TEXTS["line"].format(number=number, meter=meter_name(meter)))
+        if bot_value is not None:
+            lines.append(REMINDER_TEXTS["bot"].format(value=amount_words(bot_value), unit=unit(meter.unit)))
+    lines.append(REMINDER_TEXTS["tail"])
+    return Screen(clip("\n".join(lines)), main_menu_buttons())

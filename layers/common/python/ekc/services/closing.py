@@ -815,14 +815,19 @@ class AccountDue:
 
 
 def reminder_candidates(
-    org_id: str, month: Month, *, stores: Stores | None = None, now: datetime | None = None
+    org_id: str,
+    month: Month,
+    *,
+    stores: Stores | None = None,
+    now: datetime | None = None,
+    shards: Iterable[int] | None = None,
 ) -> Iterator[AccountDue]:
     """Every account with a meter of this window still without a reading, with who is linked to it.
 
     Each account comes once, however many shards its meters are in. Whether a person is subscribed
     (Viber) and was reminded already is the sender's to decide. Requests: per shard a Query of the
     organization's index and a BatchGetItem per 100 meters; per account with a meter due, a Query of
-    its partition (its meters and its links).
+    its partition (its meters and its links). `shards` narrows it (the reminders go shard by shard).
     """
     stores = stores or get_stores()
     org = stores.catalogue.organizations().get(org_id)
@@ -830,7 +835,7 @@ def reminder_candidates(
         raise NotFound("organization_not_found", org=org_id)
     closes_at = _window_of(org, month).closes_at
     at = now or clock.now()
-    for shard in range(keys.ORG_SHARDS):
+    for shard in range(keys.ORG_SHARDS) if shards is None else sorted(set(shards)):
         accounts: set[str] = set()
         index = stores.accounts.meter_keys(org_id, shard, bots_only=False)
         for batch in _batches(index, None, KEYS_PER_READ):
@@ -843,11 +848,20 @@ def reminder_candidates(
             # An account with meters in several shards is told from the first of them only.
             if not due or min(keys.shard_of(m.id) for m in due) != shard:
                 continue
-            meters = []
-            for meter in due:
-                preview = bot_reading(meter, month, at) if meter.bot_enabled else None
-                meters.append(MeterDue(meter, preview.value if isinstance(preview, Submission) else None))
-            yield AccountDue(account, bundle.linked_people, org_id, month, closes_at, tuple(meters))
+            meters = meters_due(due, org_id, month, at)
+            yield AccountDue(account, bundle.linked_people, org_id, month, closes_at, meters)
+
+
+def meters_due(meters: Iterable[Meter], org_id: str, month: Month, at: datetime) -> tuple[MeterDue, ...]:
+    """The meters of an organization still without a reading of `month`, each with what its bot
+    would record if the window closed at `at`."""
+    found = []
+    for meter in meters:
+        if meter.organization_id != org_id or meter.retired_on is not None or not _due(meter, month):
+            continue
+        preview = bot_reading(meter, month, at) if meter.bot_enabled else None
+        found.append(MeterDue(meter, preview.value if isinstance(preview, Submission) else None))
+    return tuple(found)
 
 
 def _due(meter: Meter, month: Month) -> bool:

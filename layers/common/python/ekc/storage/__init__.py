@@ -36,6 +36,7 @@ def get_stores() -> Stores:
     from ekc.storage.people import DynamoPeople
     from ekc.storage.readings import DynamoReadings
     from ekc.storage.recovery import DynamoRecovery
+    from ekc.storage.reminders import DynamoReminders
     from ekc.storage.viber import DynamoViberUsers
 
     shared = connection()
@@ -49,6 +50,7 @@ def get_stores() -> Stores:
         closes=DynamoCloses(),
         recovery=DynamoRecovery(shared),
         viber_users=DynamoViberUsers(shared),
+        reminders=DynamoReminders(),
     )
 
 

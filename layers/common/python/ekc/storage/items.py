@@ -275,6 +275,28 @@ class ViberIdentityItem(Item, discriminator="ViberIdentity"):
     changed_at = UnicodeAttribute()
 
 
+class PersonViberItem(Item, discriminator="PersonViber"):
+    """pk=PERSON#<id> sk=VIBER#<Viber user id>: a pointer from a person to a Viber user who is them (the
+    identity item decides: a pointer whose identity names another person now is ignored)."""
+
+    viber_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class ReminderItem(Item, discriminator="Reminder"):
+    """pk=REMINDED#<Viber user id> sk=<org>#<YYYY-MM>#<hours>: this reminder was taken to be sent
+    (written before sending, on its absence: never twice); TTL."""
+
+    at = UnicodeAttribute()
+
+
+class ReminderShardItem(Item, discriminator="ReminderShard"):
+    """pk=REMIND#<org>#<YYYY-MM>#<hours> sk=SHARD#<nn>: a shard whose reminders are all done; TTL."""
+
+    shard = NumberAttribute()
+    done_at = UnicodeAttribute()
+
+
 class AttemptsItem(Item, discriminator="Attempts"):
     """pk=ATTEMPTS#<budget>#<whose> sk=W#<window number>: guesses reserved against a budget; TTL."""
 
@@ -339,6 +361,9 @@ MODELS: tuple[type[Item], ...] = (
     SaveItem,
     NoticeItem,
     ViberIdentityItem,
+    PersonViberItem,
+    ReminderItem,
+    ReminderShardItem,
     AttemptsItem,
     CloseItem,
     CloseShardItem,

@@ -18,6 +18,7 @@ NOTICE_PREFIX = "NOTICE#"
 SESSION_POINTER_PREFIX = "SESS#"
 RESET_SK = "RESET"
 VIBER_IDENTITY_SK = "IDENTITY"
+VIBER_POINTER_PREFIX = "VIBER#"
 
 # Meters are spread over this many partitions of each organization index, so that no index partition
 # is hot at a country's 50 million meters (docs/storage.md has the arithmetic). Changing it means
@@ -73,6 +74,26 @@ def notice_sk(at_iso: str, suffix: str) -> str:
 def viber_pk(viber_id: str) -> str:
     """A Viber user's identity: which person they are and whether they are subscribed."""
     return f"VIBER#{viber_id}"
+
+
+def person_viber_sk(viber_id: str) -> str:
+    """In a person's partition: a Viber user who is this person (the reminders find them so)."""
+    return f"{VIBER_POINTER_PREFIX}{viber_id}"
+
+
+def reminded_pk(viber_id: str) -> str:
+    """The reminders a Viber user was sent (one item per window and offset)."""
+    return f"REMINDED#{viber_id}"
+
+
+def reminded_sk(org_id: str, month: str, hours: int) -> str:
+    """One reminder: an organization's window of a billing month, so many hours before its end."""
+    return f"{org_id}#{month}#{hours}"
+
+
+def reminder_run_pk(org_id: str, month: str, hours: int) -> str:
+    """The partition of one reminder round (a window and an offset): one item per shard done."""
+    return f"REMIND#{org_id}#{month}#{hours}"
 
 
 def email_pk(email: str) -> str:

@@ -446,6 +446,35 @@ class ViberUsers(Protocol):
         """Remember (un)subscribing of a known Viber user; False if the bot has never met them."""
         ...
 
+    def of_person(self, person_id: str) -> list[ViberIdentity]:
+        """The Viber users who are this person now (subscribed or not), by Viber id."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ReminderKey:
+    """One round of reminders: an organization's window of a billing month, so many hours before its end."""
+
+    org_id: str
+    month: Month
+    hours: int
+
+
+class Reminders(Protocol):
+    """Which reminders were sent (never twice) and which shards of a round are done."""
+
+    def mark(self, viber_id: str, key: ReminderKey, at: datetime, keep_until: datetime) -> bool:
+        """Note this reminder as sent unless it was already; True if this call noted it."""
+        ...
+
+    def shards_done(self, key: ReminderKey) -> set[int]:
+        """The shards of a round whose reminders are all done."""
+        ...
+
+    def finish_shard(self, key: ReminderKey, shard: int, at: datetime, keep_until: datetime) -> None:
+        """Note a shard of a round as done."""
+        ...
+
 
 class Files(Protocol):
     """Objects in the data bucket (exports, imports), by key."""
@@ -504,3 +533,4 @@ class Stores:
     closes: Closes
     recovery: Recovery
     viber_users: ViberUsers
+    reminders: Reminders

@@ -10,7 +10,7 @@ from pynamodb.transactions import TransactWrite
 
 from ekc.storage import keys
 from ekc.storage.base import errors, is_condition_failure, iso
-from ekc.storage.items import PersonItem, ViberIdentityItem
+from ekc.storage.items import PersonItem, PersonViberItem, ViberIdentityItem
 from ekc.storage.ports import ViberIdentity
 
 
@@ -30,7 +30,8 @@ class DynamoViberUsers:
         return ViberIdentity(viber_id, item.person_id, bool(item.subscribed))
 
     def create(self, identity: ViberIdentity, now: datetime) -> ViberIdentity:
-        """The identity and the person's profile in 1 TransactWriteItems; a lost race reads the winner."""
+        """The identity, the person's profile and the person's pointer to it in 1 TransactWriteItems; a
+        lost race reads the winner."""
         at = iso(now)
         item = ViberIdentityItem(
             keys.viber_pk(identity.viber_id),
@@ -44,11 +45,19 @@ class DynamoViberUsers:
         profile = PersonItem(
             keys.person_pk(identity.person_id), keys.PROFILE_SK, person_id=identity.person_id, created_at=at
         )
+        # The reminders go from an account's people to their Viber users: this pointer, never a Scan.
+        pointer = PersonViberItem(
+            keys.person_pk(identity.person_id),
+            keys.person_viber_sk(identity.viber_id),
+            viber_id=identity.viber_id,
+            created_at=at,
+        )
         with errors():
             try:
                 with TransactWrite(connection=self._connection) as tx:
                     tx.save(item, condition=ViberIdentityItem.pk.does_not_exist())
                     tx.save(profile, condition=PersonItem.pk.does_not_exist())
+                    tx.save(pointer)
             except TransactWriteError as exc:
                 if not any(r and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons):
                     raise
@@ -75,3 +84,23 @@ class DynamoViberUsers:
                     return False
                 raise
         return True
+
+    def of_person(self, person_id: str) -> list[ViberIdentity]:
+        """1 Query of the person's pointers (+1 BatchGetItem of their identities when there are any).
+
+        The identity decides: a pointer whose identity now names another person (a join re-pointed
+        it) is left out.
+        """
+        with errors():
+            pointers = PersonViberItem.query(
+                keys.person_pk(person_id), PersonViberItem.sk.startswith(keys.VIBER_POINTER_PREFIX)
+            )
+            ids = sorted({p.viber_id for p in pointers})
+            if not ids:
+                return []
+            found = ViberIdentityItem.batch_get([(keys.viber_pk(v), keys.VIBER_IDENTITY_SK) for v in ids])
+            identities = [
+                ViberIdentity(item.pk.removeprefix(keys.viber_pk("")), item.person_id, bool(item.subscribed))
+                for item in found
+            ]
+        return sorted((i for i in identities if i.person_id == person_id), key=lambda i: i.viber_id)
