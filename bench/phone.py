@@ -25,6 +25,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.environment import moto_environment
+
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_PER_STEP = 2
 # The account's entry, once per call: the guess reserved (read + conditional ADD), the account's query,
@@ -53,19 +55,7 @@ TIMER = "import time; _t = time.perf_counter()\n{body}\nprint(time.perf_counter(
 
 
 def _environment() -> None:
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="eu-central-1",
-        AWS_REGION="eu-central-1",
-        TABLE_NAME="MainTable",
-        TOKEN_SIGNING_KEY="bench-signing-key-0123456789abcdef0123456789",
-        TWILIO_AUTH_TOKEN=TOKEN,
-        PUBLIC_BASE_URL="https://cabinet.example.test",
-        POWERTOOLS_METRICS_NAMESPACE="Bench",
-        ARGON2_MEMORY_KIB="8192",
-        ARGON2_TIME_COST="1",
-    )
+    moto_environment(TWILIO_AUTH_TOKEN=TOKEN, PUBLIC_BASE_URL="https://cabinet.example.test")
 
 
 def ddb_requests() -> dict[str, Any]:

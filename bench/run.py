@@ -64,6 +64,7 @@ from bench.cold_start import (
     quartiles,
     run,
 )
+from bench.environment import SIGNING_KEY, moto_environment
 from bench.host_build import (
     TEMPLATE,
     Build,
@@ -77,7 +78,6 @@ from local.tables import load_template
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results.json"
 FLOORS = ROOT / "bench" / "floors"
-SIGNING_KEY = "bench-signing-key-0123456789abcdef0123456789"
 PUBLIC_BASE_URL = "http://127.0.0.1:3000"  # CloudFront's address in AWS: the phone's signatures cover it
 # What the functions read from SSM Parameter Store in AWS (`<NAME>_PARAMETER`): bench values, no secrets.
 PARAMETER_SUFFIX = "_PARAMETER"
@@ -119,17 +119,7 @@ def progress(message: str) -> None:
 
 def ddb_requests() -> dict[str, Any]:
     """DynamoDB requests of one readings page and one save of 4 meters, cold container and warm."""
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="eu-central-1",
-        AWS_REGION="eu-central-1",
-        TABLE_NAME="MainTable",
-        TOKEN_SIGNING_KEY=SIGNING_KEY,
-        POWERTOOLS_METRICS_NAMESPACE="Bench",
-        ARGON2_MEMORY_KIB="8192",
-        ARGON2_TIME_COST="1",
-    )
+    moto_environment()
     import boto3
     import botocore.session
     import pynamodb.connection.base as pynamodb_base

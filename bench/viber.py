@@ -21,6 +21,8 @@ from datetime import timedelta
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
+from bench.environment import moto_environment
+
 GOALS = {"ddb_requests.viber_reading_message": 3}
 AUTH_TOKEN = "bench-viber-auth-token"
 VIBER_ID = "bench-user-0000000000=="
@@ -33,18 +35,7 @@ class _Quiet(WSGIRequestHandler):
 
 def measure() -> dict[str, Any]:
     """Requests per Viber callback: a reading typed (cold and warm container), a meter tapped, the QR join."""
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="eu-central-1",
-        AWS_REGION="eu-central-1",
-        TABLE_NAME="MainTable",
-        TOKEN_SIGNING_KEY="bench-signing-key-0123456789abcdef0123456789",
-        POWERTOOLS_METRICS_NAMESPACE="Bench",
-        ARGON2_MEMORY_KIB="8192",
-        ARGON2_TIME_COST="1",
-        VIBER_AUTH_TOKEN=AUTH_TOKEN,
-    )
+    moto_environment(VIBER_AUTH_TOKEN=AUTH_TOKEN)
     os.environ.pop("POWERTOOLS_IDEMPOTENCY_DISABLED", None)
     import boto3
     import botocore.session
