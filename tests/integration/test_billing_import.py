@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from ekc.domain.identity import Origin, PersonCaller, SystemCaller
+from ekc.domain.months import Month
 from ekc.domain.notices import NoticeCode
 from ekc.services import notices, readings
 from ekc.services.billing_import import import_file
@@ -200,6 +201,23 @@ def test_import_later_seal_date_switches_the_bot_off_and_tells_the_person(demo: 
     assert "77777.1" not in [k.meter_id for k in bots]
     (notice,) = notices.take(PersonCaller(person), stores=stores)
     assert (notice.code, notice.meter_id) == (NoticeCode.BOT_OFF_RESEALED, "77777.1")
+
+
+def test_import_resealing_with_billings_reading_opens_the_new_dial(demo: Any, stores: Any) -> None:
+    # Given the demo with billing's sample loaded (electricity at 6116 on the old dial)
+    for name in ("organizations", "accounts", "meters"):
+        import_file(_sample(name), stores=stores, now=NOW)
+    # When the meter comes back replaced: a later seal date, and billing's reading of the new dial
+    data = _sample("meters").replace(b",6,,2021-03-15,6116,2026-10", b",6,,2026-11-20,12,2026-10")
+    result = import_file(data, stores=stores, now=NOW)
+    # Then the new dial's value is the opening one: November's reading is compared with 12, not 6116
+    assert (result.counts.changed, result.counts.resealed) == (1, 1)
+    bundle = stores.accounts.load_account("77777")
+    meter = next(m for m in bundle.meters if m.id == "77777.1")
+    assert (meter.opening_value, meter.opening_month) == (Decimal(12), Month(2026, 10))
+    assert meter.baseline_for(Month(2026, 11)) == (Decimal(12), Month(2026, 10))
+    # And the same file again changes nothing
+    assert import_file(data, stores=stores, now=NOW).counts.changed == 0
 
 
 def test_import_retired_meter_keeps_its_history_and_leaves_the_export(

@@ -568,12 +568,24 @@ def meter_from_billing(row: MeterRow, stored: Meter | None) -> Meter:
     if resealed(stored.sealed_on, row.sealed_on):
         # The core's rule: a verification or re-sealing switches the bot off (its amount is kept).
         wanted = replace(wanted, seal_epoch=stored.seal_epoch + 1, bot_enabled=False)
+        if row.previous_value is not None and row.previous_month is not None:
+            # Billing's reading taken at the re-sealing is the (new) dial's opening value: the next
+            # reading is compared with it, not with the old dial's (`Meter.previous`; the newer wins).
+            wanted = replace(wanted, opening_value=row.previous_value, opening_month=row.previous_month)
     return wanted
 
 
 def changed_fields(stored: Meter, wanted: Meter) -> tuple[str, ...]:
     """The fields an import would change, in a fixed order (empty: the meter is unchanged)."""
-    names = (*BILLING_FIELDS, *PREVIOUS_FIELDS, "seal_epoch", "bot_enabled", "retired_on")
+    names = (
+        *BILLING_FIELDS,
+        *PREVIOUS_FIELDS,
+        "seal_epoch",
+        "bot_enabled",
+        "retired_on",
+        "opening_value",
+        "opening_month",
+    )
     return tuple(n for n in names if getattr(stored, n) != getattr(wanted, n))
 
 

@@ -37,6 +37,8 @@ UPDATABLE = {
     "seal_epoch": "seal_epoch",
     "bot_enabled": "bot_enabled",
     "retired_on": "retired_on",
+    "opening_value": "opening_value",
+    "opening_month": "opening_month",
 }
 BATCH_WRITE = 25  # DynamoDB's limit of a BatchWriteItem
 BATCH_ATTEMPTS = 8
