@@ -199,4 +199,16 @@ def seed_demo(now: datetime, stores: Stores | None = None) -> dict[str, Any]:
             "viber_qr_77777": qrcodes.viber_link("77777", now),
         },
         "open billing month": billing_month.label,
+        **_closing_hints(orgs, billing_month),
     }
+
+
+def _closing_hints(orgs: list[Organization], month: Month) -> dict[str, str]:
+    """When each demo window closes, and the command that closes electricity's a minute later (its bot)."""
+    hints = {}
+    for org in orgs:
+        end = org.rule.bounds(month)[1]
+        hints[f"{org.id} window ends"] = f"{end:%Y-%m-%d %H:%M} Kyiv time"
+    end = next(o for o in orgs if o.id == "electricity").rule.bounds(month)[1]
+    hints["see the bots fire"] = f"make close-window NOW={end + timedelta(minutes=1):%Y-%m-%dT%H:%M}"
+    return hints
