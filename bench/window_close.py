@@ -379,7 +379,7 @@ def measure(meters: int = METERS, rounds: int = ROUNDS) -> dict[str, Any]:
             "meters": meters,
             "bot_meters": meters - len(botless),
             "workers": int(os.environ.get("CLOSE_WORKERS") or WORKERS),
-            "meters_per_transaction": int(os.environ.get("CLOSE_METERS_PER_TRANSACTION") or 10),
+            "meters_per_transaction": _meters_per_transaction(),
             "load_seconds": round(load_seconds, 1),
             "rounds": [
                 {
@@ -407,6 +407,12 @@ def measure(meters: int = METERS, rounds: int = ROUNDS) -> dict[str, Any]:
         if figures[name] > goal:
             print(f"goal missed: {name}: {figures[name]} > {goal}", file=sys.stderr)
     return figures
+
+
+def _meters_per_transaction() -> int:
+    from ekc.config import close_settings
+
+    return close_settings().close_meters_per_transaction
 
 
 def _pair(city: list[Any], expected: list[Any]) -> Iterator[tuple[Any, Any]]:

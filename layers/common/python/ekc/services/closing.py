@@ -51,7 +51,7 @@ from ekc.storage.ports import (
 )
 
 KEYS_PER_READ = 100  # BatchGetItem
-SAVE_EVERY_READS = 20  # bots' progress is recorded every 2,000 bot meters (and when time runs out)
+SAVE_EVERY_READS = 20  # bots' progress is recorded every ~2,000 bot meters (and when time runs out)
 REREADS = 4  # a meter refused by its write condition is read and decided again at most this often
 REREAD_WAIT = 0.25  # seconds before the first re-read, doubling
 THROTTLE_ATTEMPTS = 7  # a write that DynamoDB could not take (throttled, timed out) is tried this often
@@ -519,7 +519,10 @@ def _shard_bots(run: _Run, w: Window, progress: ShardProgress, lease: _Lease) ->
     cursor = progress.bots_cursor
     index = run.stores.accounts.meter_keys(w.org.id, progress.shard, bots_only=True)
     n = 0
-    for n, batch in enumerate(_batches(index, cursor, KEYS_PER_READ), start=1):
+    # A whole number of transactions per read (99 = 3 x 33), so no transaction goes out part-empty.
+    size = run.settings.close_meters_per_transaction
+    per_read = max(size, KEYS_PER_READ // size * size)
+    for n, batch in enumerate(_batches(index, cursor, per_read), start=1):
         counts.update(_apply_bots(run, w, batch))
         cursor = batch[-1].meter_id
         stopping = run.out_of_time()
