@@ -14,7 +14,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from ekc.storage import keys
-from ekc.storage.base import errors
+from ekc.storage.base import Counted, add_within_limits, errors
 from ekc.storage.items import AttemptsItem
 from ekc.storage.ports import Cell, Reservation
 
@@ -48,28 +48,12 @@ class DynamoAttempts:
         refused = [r.cell for r in wanted if r.below <= 0]
         if refused or not wanted:
             return refused
-        for attempt in range(CONFLICT_RETRIES + 1):
-            try:
-                with TransactWrite(connection=self._connection) as tx:
-                    for r in wanted:
-                        item = AttemptsItem(keys.attempts_pk(r.cell.key), keys.attempts_sk(r.cell.window))
-                        tx.update(
-                            item,
-                            [AttemptsItem.count.add(1), AttemptsItem.ttl.set(r.expires)],
-                            condition=AttemptsItem.count.does_not_exist() | (AttemptsItem.count < r.below),
-                        )
-                return []
-            except TransactWriteError as exc:
-                codes = [reason.code if reason else None for reason in exc.cancellation_reasons]
-                if "ConditionalCheckFailed" in codes:
-                    refused = zip(wanted, codes, strict=False)
-                    return [r.cell for r, code in refused if code == "ConditionalCheckFailed"]
-                if "TransactionConflict" in codes and attempt < CONFLICT_RETRIES:
-                    time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
-                    continue
-                with errors():
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        counters = [
+            Counted(keys.attempts_pk(r.cell.key), keys.attempts_sk(r.cell.window), r.below, r.expires)
+            for r in wanted
+        ]
+        refused_at = add_within_limits(self._connection, AttemptsItem, counters, CONFLICT_RETRIES)
+        return [wanted[i].cell for i in refused_at]
 
     def release(self, cells: list[Cell]) -> None:
         """Give back reserved guesses: 1 TransactWriteItems of ADD -1 (retried on a conflict)."""

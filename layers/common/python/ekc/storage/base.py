@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
@@ -18,6 +21,7 @@ from pynamodb.exceptions import (
     TransactWriteError,
     UpdateError,
 )
+from pynamodb.transactions import TransactWrite
 
 from ekc.config import StorageSettings
 from ekc.exceptions import InvalidRequest, StorageUnavailable
@@ -111,3 +115,45 @@ def resolved(future: object) -> Item | None:
         return future.get()  # type: ignore[attr-defined]
     except Item.DoesNotExist:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """One counter to ADD 1 to, only while it holds fewer than `below`; its TTL."""
+
+    pk: str
+    sk: str
+    below: int
+    expires: datetime
+
+
+def add_within_limits(
+    connection: Connection, model: type[Item], counters: list[Counted], conflict_retries: int
+) -> list[int]:
+    """ADD 1 to every counter, all or none, each only below its limit: 1 TransactWriteItems.
+
+    Returns the indices of the counters whose condition refused (then nothing was counted); [] when
+    counted. Two transactions on one counter at the same moment: DynamoDB cancels one
+    ("TransactionConflict"); it is tried again with jitter, then StorageUnavailable ("try again").
+    The model needs `count` (a number) and `ttl` attributes: the guess budgets and the recovery quotas.
+    """
+    for attempt in range(conflict_retries + 1):
+        try:
+            with TransactWrite(connection=connection) as tx:
+                for c in counters:
+                    tx.update(
+                        model(c.pk, c.sk),
+                        [model.count.add(1), model.ttl.set(c.expires)],  # type: ignore[attr-defined]
+                        condition=model.count.does_not_exist() | (model.count < c.below),  # type: ignore[attr-defined]
+                    )
+            return []
+        except TransactWriteError as exc:
+            codes = [reason.code if reason else None for reason in exc.cancellation_reasons or []]
+            if "ConditionalCheckFailed" in codes:
+                return [i for i, code in enumerate(codes) if code == "ConditionalCheckFailed"]
+            if "TransactionConflict" in codes and attempt < conflict_retries:
+                time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
+                continue
+            with errors():
+                raise
+    raise StorageUnavailable()  # pragma: no cover - the loop returns or raises

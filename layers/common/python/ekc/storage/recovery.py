@@ -7,17 +7,15 @@ many requests arrive at once, in however many containers, no more letters go out
 
 from __future__ import annotations
 
-import random
-import time
 from datetime import datetime
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from ekc.exceptions import BadToken, StorageUnavailable
+from ekc.exceptions import BadToken
 from ekc.storage import keys
-from ekc.storage.base import errors, iso
+from ekc.storage.base import Counted, add_within_limits, errors, iso
 from ekc.storage.items import LoginItem, QuotaItem, ResetItem
 from ekc.storage.ports import QuotaCell, ResetRecord
 
@@ -52,29 +50,8 @@ class DynamoRecovery:
         full = [c for c in cells if counts.get((keys.quota_pk(c.key), keys.quota_sk(c.window)), 0) >= c.limit]
         if full:
             return full
-        for attempt in range(CONFLICT_RETRIES + 1):
-            try:
-                with TransactWrite(connection=self._connection) as tx:
-                    for cell in cells:
-                        item = QuotaItem(keys.quota_pk(cell.key), keys.quota_sk(cell.window))
-                        tx.update(
-                            item,
-                            [QuotaItem.count.add(1), QuotaItem.ttl.set(cell.expires)],
-                            condition=QuotaItem.count.does_not_exist() | (QuotaItem.count < cell.limit),
-                        )
-                return []
-            except TransactWriteError as exc:
-                codes = _codes(exc)
-                if "ConditionalCheckFailed" in codes:
-                    return [
-                        c for c, code in zip(cells, codes, strict=False) if code == "ConditionalCheckFailed"
-                    ]
-                if "TransactionConflict" in codes and attempt < CONFLICT_RETRIES:
-                    time.sleep(random.uniform(0.01, 0.06) * (attempt + 1))
-                    continue
-                with errors():
-                    raise
-        raise StorageUnavailable()  # pragma: no cover - the loop returns or raises
+        counters = [Counted(keys.quota_pk(c.key), keys.quota_sk(c.window), c.limit, c.expires) for c in cells]
+        return [cells[i] for i in add_within_limits(self._connection, QuotaItem, counters, CONFLICT_RETRIES)]
 
     def put_reset(self, token_hash: str, record: ResetRecord) -> None:
         """A pending recovery: 1 PutItem; TTL removes it some time after it expires."""
